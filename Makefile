@@ -1,0 +1,71 @@
+# The two commands of the README: `make run` and `make test`. Both are idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/isseg
+
+.PHONY: run test setup system-packages venv messages migrate seed lint checks pytest pytest-postgres bench clean
+
+run: export DJANGO_DEBUG = 1
+run: setup seed
+	bin/run-portal
+
+test: setup lint checks pytest pytest-postgres
+
+setup: system-packages venv messages migrate
+
+system-packages:
+	@bin/system-packages
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+messages: venv
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=$(VENV) --ignore=node_modules -v0
+
+migrate: venv
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input -v0
+	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
+
+seed: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# No missing migration; production settings pass Django's deployment checklist.
+checks: venv
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=prestamos.example.gob.mx \
+	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+pytest: venv
+	env -u DATABASE_URL $(VENV)/bin/pytest
+
+# Runs when DATABASE_URL names PostgreSQL or a local PostgreSQL answers on 127.0.0.1:5432;
+# REQUIRE_POSTGRES=1 (set by .ci/run) turns "no PostgreSQL" into a failure.
+pytest-postgres: venv
+	@url="$${DATABASE_URL:-}"; \
+	if [[ "$$url" != postgres* ]]; then \
+	  if $(PY) -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 2)' 2>/dev/null; then \
+	    url="$(PG_URL)"; \
+	  elif [[ "$${REQUIRE_POSTGRES:-0}" == 1 ]]; then \
+	    echo "PostgreSQL no responde en 127.0.0.1:5432 y REQUIRE_POSTGRES=1" >&2; exit 1; \
+	  else \
+	    echo "PostgreSQL no disponible: se omite la pasada de pruebas sobre PostgreSQL."; exit 0; \
+	  fi; \
+	fi; \
+	echo "Pruebas sobre PostgreSQL ($${url%%@*}@...)"; \
+	DATABASE_URL="$$url" $(VENV)/bin/pytest -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,326 @@
+"""Settings of the ISSEG online-loan portal.
+
+Everything that differs between a laptop and production comes from the environment; nothing
+secret lives in the repository. The embedded default (SQLite, database cache, django-q2 on the
+ORM broker, console email) runs with no other service. See README.md, "Configuración".
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Runtime state of the embedded default (SQLite file, development secret key, documents).
+VAR_DIR = Path(os.environ.get("ISSEG_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "si", "sí"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+DEBUG = env_bool("DJANGO_DEBUG")
+
+
+def _secret_key() -> str:
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is not 1 (see README.md)."
+        )
+    # Development only: a random key kept outside the repository so sessions survive restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "django_q",
+    "isseg_portal",
+    "affiliates",
+    "loans",
+    "signatures",
+    "surveys",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "isseg_portal.urls"
+WSGI_APPLICATION = "isseg_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "isseg_portal.context_processors.institute",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+# DATABASE_URL: sqlite:///path, postgres://user:pass@host:5432/name or
+# oracle://user:pass@host:1521/service (Django's Oracle backend, on the oracledb driver).
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # One writer at a time: wait for the lock instead of failing while the task worker writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (shared by every process: rate limits, sessions' helpers) ------------------------
+# CACHE_URL: unset for Django's database cache (shared by all workers through the database),
+# redis://host:6379/0 for Redis.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "isseg",
+        }
+    }
+elif CACHE_URL in {"", "db://", "database"}:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"Unsupported CACHE_URL scheme: {CACHE_URL.split(':', 1)[0]}")
+
+# --- Authentication (django-allauth) ---------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "affiliates:my_affiliation"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ISSEG Préstamos en línea] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# allauth's rate limits are kept in the default cache, which every worker shares.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+
+# --- Email -------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "ISSEG Préstamos en línea <no-responder@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+else:
+    EMAIL_BACKEND = os.environ.get(
+        "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    )
+
+# --- Internationalization ---------------------------------------------------------------------
+LANGUAGE_CODE = "es-mx"
+LANGUAGES = [("es-mx", _("Español (México)"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "America/Mexico_City"
+USE_I18N = True
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = True
+
+# --- Static files (WhiteNoise) ---------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = Path(os.environ.get("ISSEG_MEDIA_ROOT", VAR_DIR / "media"))
+
+# --- Uploads -------------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Security ---------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 8 * 60 * 60)
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env_bool("DJANGO_BEHIND_PROXY"):
+        # The load balancer terminates TLS and says so in this header.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Task queue (django-q2 on the ORM broker by default) ----------------------------------
+Q_CLUSTER = {
+    "name": "isseg",
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 2),
+    # A task is killed after `timeout` seconds and offered again after `retry`; timeout < retry
+    # so a slow task is never run twice at the same time.
+    "timeout": env_int("Q_TIMEOUT", 240),
+    "retry": env_int("Q_RETRY", 300),
+    "max_attempts": env_int("Q_MAX_ATTEMPTS", 5),
+    # Recycle each worker process after this many tasks to bound memory growth (PDF work).
+    "recycle": env_int("Q_RECYCLE", 200),
+    "save_limit": 1000,
+    "ack_failures": True,
+    "catch_up": False,
+    "label": _("Tareas en segundo plano"),
+}
+
+# --- Affiliates source (institutional database, read-only) --------------------------------
+# The portal reads affiliates through DB-API 2.0: `oracledb` against the institute's views in
+# production, `sqlite3` on a database with views of the same shape in the demo and the tests.
+AFFILIATES_SOURCE = {
+    "DRIVER": os.environ.get("AFFILIATES_DB_DRIVER", "sqlite3"),
+    "DSN": os.environ.get("AFFILIATES_DB_DSN", str(VAR_DIR / "institute_demo.sqlite3")),
+    "USER": os.environ.get("AFFILIATES_DB_USER", ""),
+    "PASSWORD": os.environ.get("AFFILIATES_DB_PASSWORD", ""),
+    "AFFILIATES_SQL": os.environ.get(
+        "AFFILIATES_DB_SQL",
+        "SELECT numero_afiliacion, curp, rfc, nombre, primer_apellido, segundo_apellido, "
+        "fecha_nacimiento, sexo, email, telefono, estatus, clave_dependencia, dependencia, "
+        "municipio, fecha_inicio_cotizacion, sueldo_base_quincenal, neto_quincenal, "
+        "descuentos_quincenales FROM v_portal_afiliados",
+    ),
+    "LOANS_SQL": os.environ.get(
+        "AFFILIATES_DB_LOANS_SQL",
+        "SELECT numero_afiliacion, clave_producto, monto_original, saldo, pagos_realizados, "
+        "pagos_totales, pago_quincenal FROM v_portal_prestamos",
+    ),
+    # Seconds to wait for the source before the portal falls back to the last known data.
+    "TIMEOUT": env_int("AFFILIATES_DB_TIMEOUT", 5),
+}
+
+# Failed attempts to link an account to an affiliate, per user and per IP address.
+AFFILIATE_LINK_RATE = os.environ.get("AFFILIATE_LINK_RATE", "5/15m")
+
+# --- Institute ---------------------------------------------------------------------------------
+INSTITUTE_NAME = os.environ.get(
+    "ISSEG_INSTITUTE_NAME", "Instituto de Seguridad Social del Estado de Guanajuato"
+)
+INSTITUTE_SHORT_NAME = os.environ.get("ISSEG_INSTITUTE_SHORT_NAME", "ISSEG")
+INSTITUTE_CONTACT_EMAIL = os.environ.get("ISSEG_CONTACT_EMAIL", "prestamos@localhost")
+INSTITUTE_PRIVACY_EMAIL = os.environ.get("ISSEG_PRIVACY_EMAIL", "transparencia@localhost")
+
+# --- Logging -----------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

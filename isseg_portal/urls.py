@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from isseg_portal import views
+
+admin.site.site_header = _("ISSEG · Préstamos en línea · Administración")
+admin.site.site_title = _("ISSEG Préstamos en línea")
+admin.site.index_title = _("Administración del portal")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("aviso-de-privacidad/", views.privacy_notice, name="privacy_notice"),
+    path("aviso-de-privacidad/integral/", views.privacy_notice_full, name="privacy_notice_full"),
+    path("cuenta/", include("allauth.urls")),
+    path("afiliacion/", include("affiliates.urls")),
+    path("admin/", admin.site.urls),
+]
