@@ -7,12 +7,14 @@ not meant to reproduce a real person's identifiers.
 
 import random
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from stdnum.mx import curp as stdnum_curp
 from stdnum.mx import rfc as stdnum_rfc
 
 from affiliates.identifiers import curp_check_digit, normalize_identifier, rfc_check_digit
 
+CENT = Decimal("0.01")
 VOWELS = "AEIOU"
 # Two-letter state codes used in the CURP; Guanajuato first since the institute is there.
 STATES = ["GT", "GT", "GT", "GT", "DF", "JC", "MN", "QT", "SP", "AS", "MC"]
@@ -175,3 +177,121 @@ def random_identity(rng: random.Random, *, birth_date: date, female: bool) -> di
         "curp": normalize_identifier(curp),
         "rfc": make_rfc(curp=curp, rng=rng),
     }
+
+
+# --- Demo institute: employers, municipalities and affiliates as the institute's views give them
+
+EMPLOYERS = [
+    ("SEG", "Secretaría de Educación de Guanajuato"),
+    ("SSG", "Secretaría de Salud de Guanajuato"),
+    ("SFIA", "Secretaría de Finanzas, Inversión y Administración"),
+    ("SSP", "Secretaría de Seguridad Pública"),
+    ("PJE", "Poder Judicial del Estado de Guanajuato"),
+    ("PLE", "Poder Legislativo del Estado de Guanajuato"),
+    ("UG", "Universidad de Guanajuato"),
+    ("ISSEG", "Instituto de Seguridad Social del Estado de Guanajuato"),
+    ("MLEON", "Municipio de León"),
+    ("MIRAP", "Municipio de Irapuato"),
+    ("MCEL", "Municipio de Celaya"),
+    ("CECYTE", "Colegio de Estudios Científicos y Tecnológicos de Guanajuato"),
+]
+MUNICIPALITIES = [
+    "León", "León", "León", "Irapuato", "Irapuato", "Celaya", "Celaya", "Salamanca",
+    "Guanajuato", "Guanajuato", "Silao de la Victoria", "San Miguel de Allende",
+    "Dolores Hidalgo Cuna de la Independencia Nacional", "Pénjamo", "Valle de Santiago",
+    "Acámbaro", "Salvatierra", "San Francisco del Rincón", "Cortazar", "Moroleón",
+]
+PRODUCT_CODES = ["PC", "PC", "PE", "PA"]
+
+STATUS_PROFILES = {
+    # status: (birth years, age when contributions started, quincenal base salary range)
+    "activo": ((1966, 2000), (20, 34), (5200, 24000)),
+    "pensionado": ((1950, 1978), (20, 32), (4200, 18000)),
+    "jubilado": ((1944, 1966), (18, 28), (6000, 26000)),
+    "baja": ((1960, 1998), (20, 34), (5000, 16000)),
+}
+
+
+def _cents(rng: random.Random, low_pesos: int, high_pesos: int) -> Decimal:
+    """A random amount in pesos with centavos, as Decimal (money is never a float)."""
+    return Decimal(rng.randint(low_pesos * 100, high_pesos * 100)) / 100
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def demo_affiliate_rows(
+    *, per_status: int = 200, seed: int = 2026
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Affiliate and existing-loan rows, keyed like the institute's views (and the CSV).
+
+    Deterministic for a seed, so `seed_demo` run twice writes the same institute database.
+    """
+    rng = random.Random(seed)
+    affiliates: list[dict[str, str]] = []
+    loans: list[dict[str, str]] = []
+    number = 300000
+    seen_curps: set[str] = set()
+    for status, ((y0, y1), (a0, a1), (s0, s1)) in STATUS_PROFILES.items():
+        made = 0
+        while made < per_status:
+            female = rng.random() < 0.55
+            birth = date(rng.randint(y0, y1), rng.randint(1, 12), rng.randint(1, 28))
+            identity = random_identity(rng, birth_date=birth, female=female)
+            if identity["curp"] in seen_curps:
+                continue
+            seen_curps.add(identity["curp"])
+            made += 1
+            number += rng.randint(1, 40)
+            start_year = min(birth.year + rng.randint(a0, a1), 2025)
+            start = date(start_year, rng.randint(1, 12), rng.choice([1, 16]))
+            base = _cents(rng, s0, s1)
+            net = base * Decimal(rng.randint(68, 86)) / 100
+            has_loan = status != "baja" and rng.random() < 0.3
+            loan_payment = Decimal("0")
+            if has_loan:
+                total = rng.choice([48, 72, 96, 120])
+                paid = rng.randint(1, total - 1)
+                original = Decimal(rng.randint(150, 1200) * 100)
+                # Roughly a 25% total interest cost, enough to look like a real schedule.
+                loan_payment = original * Decimal("1.25") / total
+                balance = original * (total - paid) / total
+                loans.append(
+                    {
+                        "numero_afiliacion": str(number),
+                        "clave_producto": rng.choice(PRODUCT_CODES),
+                        "monto_original": _money(original),
+                        "saldo": _money(balance),
+                        "pagos_realizados": str(paid),
+                        "pagos_totales": str(total),
+                        "pago_quincenal": _money(loan_payment),
+                    }
+                )
+            blocked = status != "baja" and rng.random() < 0.03
+            code, name = rng.choice(EMPLOYERS)
+            affiliates.append(
+                {
+                    "numero_afiliacion": str(number),
+                    "curp": identity["curp"],
+                    "rfc": identity["rfc"],
+                    "nombre": identity["given_names"],
+                    "primer_apellido": identity["first_surname"],
+                    "segundo_apellido": identity["second_surname"],
+                    "fecha_nacimiento": birth.isoformat(),
+                    "sexo": "M" if female else "H",
+                    "email": "",
+                    "telefono": f"4{rng.randint(10, 99)}{rng.randint(1000000, 9999999)}",
+                    "estatus": status,
+                    "clave_dependencia": code,
+                    "dependencia": name,
+                    "municipio": rng.choice(MUNICIPALITIES),
+                    "fecha_inicio_cotizacion": start.isoformat(),
+                    "sueldo_base_quincenal": _money(base),
+                    "neto_quincenal": _money(net),
+                    "descuentos_quincenales": _money(loan_payment),
+                    "bloqueado": "1" if blocked else "0",
+                    "motivo_bloqueo": "Adeudo vencido con el Instituto" if blocked else "",
+                }
+            )
+    return affiliates, loans

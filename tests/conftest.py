@@ -13,11 +13,24 @@ from tests.factories import AffiliateLinkFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    # Rate-limit counters live in the cache; each test starts with none.
-    cache.clear()
+def _clear_cache(request):
+    # Rate-limit counters live in the (database) cache; each test that uses the database
+    # starts with none. Tests without database access have no cache to clear.
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if uses_db:
+        marker = request.node.get_closest_marker("django_db")
+        transactional = "transactional_db" in request.fixturenames or (
+            marker is not None and marker.kwargs.get("transaction", False)
+        )
+        # Make sure the test database exists before touching the cache table in it.
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        cache.clear()
     yield
-    cache.clear()
+    if uses_db:
+        cache.clear()
 
 
 @pytest.fixture

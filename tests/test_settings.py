@@ -1,0 +1,159 @@
+"""Settings come from the environment: each variable does what the README says.
+
+Each case loads the settings module in a fresh interpreter with a given environment, the way a
+server process would start.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+from django.core.cache import cache
+out = {
+    "debug": settings.DEBUG,
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "db_name": str(settings.DATABASES["default"]["NAME"]),
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "email": settings.EMAIL_BACKEND,
+    "hosts": settings.ALLOWED_HOSTS,
+    "tz": settings.TIME_ZONE,
+    "lang": settings.LANGUAGE_CODE,
+    "q": {k: settings.Q_CLUSTER[k] for k in ("orm", "timeout", "retry", "max_attempts", "recycle")},
+}
+if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    cache.set("isseg-settings-probe", "ok", 10)
+    out["cache_roundtrip"] = cache.get("isseg-settings-probe")
+print(json.dumps(out))
+"""
+
+
+def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "CACHE_", "EMAIL_", "Q_"))
+    }
+    environment.update(
+        {"DJANGO_SETTINGS_MODULE": "isseg_portal.settings", "ISSEG_VAR_DIR": str(tmp_path)}
+    )
+    environment.update(env)
+    return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_embedded_default_needs_no_other_service(tmp_path):
+    # Given only DJANGO_DEBUG=1, when the settings load
+    result = load_settings(tmp_path, DJANGO_DEBUG="1")
+
+    # Then SQLite in the var dir, the database cache, console email, Mexican Spanish and time
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["debug"] is True
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["db_name"] == str(tmp_path / "portal.sqlite3")
+    assert values["cache"] == "django.core.cache.backends.db.DatabaseCache"
+    assert values["email"] == "django.core.mail.backends.console.EmailBackend"
+    assert values["tz"] == "America/Mexico_City"
+    assert values["lang"] == "es-mx"
+    assert "localhost" in values["hosts"]
+    # The development secret key is kept outside the repository, readable only by its owner.
+    key_file = tmp_path / "secret_key"
+    assert key_file.exists()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_task_queue_uses_the_orm_broker_with_timeout_below_retry(tmp_path):
+    values = json.loads(load_settings(tmp_path, DJANGO_DEBUG="1").stdout)
+
+    assert values["q"]["orm"] == "default"
+    assert values["q"]["timeout"] < values["q"]["retry"]
+    assert 1 <= values["q"]["max_attempts"] <= 10
+    assert values["q"]["recycle"] > 0
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    result = load_settings(tmp_path, DJANGO_ALLOWED_HOSTS="prestamos.example.gob.mx")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_debug_is_off_unless_set_to_one(tmp_path):
+    result = load_settings(
+        tmp_path, DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 60, DJANGO_ALLOWED_HOSTS="a.example"
+    )
+
+    values = json.loads(result.stdout)
+    assert values["debug"] is False
+    assert values["hosts"] == ["a.example"]
+
+
+def test_database_url_selects_postgresql(tmp_path):
+    result = load_settings(
+        tmp_path, DJANGO_DEBUG="1", DATABASE_URL="postgres://portal:pw@db.example:5432/portal"
+    )
+
+    values = json.loads(result.stdout)
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["db_name"] == "portal"
+
+
+def test_database_url_selects_oracle_with_a_service_name(tmp_path):
+    result = load_settings(
+        tmp_path,
+        DJANGO_DEBUG="1",
+        DATABASE_URL="oracle://portal:pw@/oradb.example:1521%2FPORTALPDB",
+    )
+
+    values = json.loads(result.stdout)
+    assert values["engine"] == "django.db.backends.oracle"
+    assert values["db_name"] == "oradb.example:1521/PORTALPDB"
+
+
+def test_smtp_email_when_a_host_is_given(tmp_path):
+    result = load_settings(tmp_path, DJANGO_DEBUG="1", EMAIL_HOST="smtp.example.gob.mx")
+
+    assert json.loads(result.stdout)["email"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_unknown_cache_scheme_is_refused(tmp_path):
+    result = load_settings(tmp_path, DJANGO_DEBUG="1", CACHE_URL="memcached://x:11211")
+
+    assert result.returncode != 0
+    assert "Unsupported CACHE_URL scheme: memcached" in result.stderr
+
+
+def _redis_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), 1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
+def test_cache_url_selects_redis_and_it_works(tmp_path):
+    result = load_settings(tmp_path, DJANGO_DEBUG="1", CACHE_URL="redis://127.0.0.1:6379/0")
+
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["cache_roundtrip"] == "ok"
