@@ -7,4 +7,5 @@ app_name = "affiliates"
 urlpatterns = [
     path("", views.my_affiliation, name="my_affiliation"),
     path("vincular/", views.link, name="link"),
+    path("actualizar/", views.refresh, name="refresh"),
 ]
