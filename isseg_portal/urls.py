@@ -12,6 +12,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("aviso-de-privacidad/", views.privacy_notice, name="privacy_notice"),
     path("aviso-de-privacidad/integral/", views.privacy_notice_full, name="privacy_notice_full"),
+    # "Mi cuenta" sits at the root of allauth's own pages (login, signup, password, email).
+    path("cuenta/", views.my_account, name="my_account"),
     path("cuenta/", include("allauth.urls")),
     path("afiliacion/", include("affiliates.urls")),
     path("admin/", admin.site.urls),
