@@ -196,10 +196,26 @@ EMPLOYERS = [
     ("CECYTE", "Colegio de Estudios Científicos y Tecnológicos de Guanajuato"),
 ]
 MUNICIPALITIES = [
-    "León", "León", "León", "Irapuato", "Irapuato", "Celaya", "Celaya", "Salamanca",
-    "Guanajuato", "Guanajuato", "Silao de la Victoria", "San Miguel de Allende",
-    "Dolores Hidalgo Cuna de la Independencia Nacional", "Pénjamo", "Valle de Santiago",
-    "Acámbaro", "Salvatierra", "San Francisco del Rincón", "Cortazar", "Moroleón",
+    "León",
+    "León",
+    "León",
+    "Irapuato",
+    "Irapuato",
+    "Celaya",
+    "Celaya",
+    "Salamanca",
+    "Guanajuato",
+    "Guanajuato",
+    "Silao de la Victoria",
+    "San Miguel de Allende",
+    "Dolores Hidalgo Cuna de la Independencia Nacional",
+    "Pénjamo",
+    "Valle de Santiago",
+    "Acámbaro",
+    "Salvatierra",
+    "San Francisco del Rincón",
+    "Cortazar",
+    "Moroleón",
 ]
 PRODUCT_CODES = ["PC", "PC", "PE", "PA"]
 

@@ -206,7 +206,8 @@ class LinkAttempt(models.Model):
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        # Deleting an account must not erase the record of what it tried.
+        on_delete=models.PROTECT,
         related_name="affiliate_link_attempts",
         verbose_name=_("cuenta"),
     )

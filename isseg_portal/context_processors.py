@@ -9,4 +9,5 @@ def institute(request: HttpRequest) -> dict[str, str]:
         "INSTITUTE_SHORT_NAME": settings.INSTITUTE_SHORT_NAME,
         "INSTITUTE_CONTACT_EMAIL": settings.INSTITUTE_CONTACT_EMAIL,
         "INSTITUTE_PRIVACY_EMAIL": settings.INSTITUTE_PRIVACY_EMAIL,
+        "INSTITUTE_ADDRESS": settings.INSTITUTE_ADDRESS,
     }

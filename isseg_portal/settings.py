@@ -151,6 +151,9 @@ elif CACHE_URL in {"", "db://", "database"}:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
+            # The database cache re-saves a counter on incr() with the default timeout, so the
+            # default must outlast the longest rate-limit window (15 minutes).
+            "TIMEOUT": 3600,
         }
     }
 else:
@@ -182,6 +185,9 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
+# One address per account, changed with a confirmation; notices when password or email change.
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ISSEG Préstamos en línea] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth's rate limits are kept in the default cache, which every worker shares.
@@ -258,9 +264,11 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    if env_bool("DJANGO_BEHIND_PROXY"):
-        # The load balancer terminates TLS and says so in this header.
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if env_bool("DJANGO_BEHIND_PROXY"):
+    # The load balancer terminates TLS and says so in this header; the client's address is the
+    # one it appends to X-Forwarded-For (allauth's and our rate limits count per address).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    ALLAUTH_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 1)
 
 # --- Task queue (django-q2 on the ORM broker by default) ----------------------------------
 Q_CLUSTER = {
@@ -293,7 +301,7 @@ AFFILIATES_SOURCE = {
         "SELECT numero_afiliacion, curp, rfc, nombre, primer_apellido, segundo_apellido, "
         "fecha_nacimiento, sexo, email, telefono, estatus, clave_dependencia, dependencia, "
         "municipio, fecha_inicio_cotizacion, sueldo_base_quincenal, neto_quincenal, "
-        "descuentos_quincenales FROM v_portal_afiliados",
+        "descuentos_quincenales, bloqueado, motivo_bloqueo FROM v_portal_afiliados",
     ),
     "LOANS_SQL": os.environ.get(
         "AFFILIATES_DB_LOANS_SQL",
@@ -314,6 +322,9 @@ INSTITUTE_NAME = os.environ.get(
 INSTITUTE_SHORT_NAME = os.environ.get("ISSEG_INSTITUTE_SHORT_NAME", "ISSEG")
 INSTITUTE_CONTACT_EMAIL = os.environ.get("ISSEG_CONTACT_EMAIL", "prestamos@localhost")
 INSTITUTE_PRIVACY_EMAIL = os.environ.get("ISSEG_PRIVACY_EMAIL", "transparencia@localhost")
+INSTITUTE_ADDRESS = os.environ.get(
+    "ISSEG_ADDRESS", "Domicilio del Instituto (configure ISSEG_ADDRESS), Guanajuato, Gto."
+)
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {
