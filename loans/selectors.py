@@ -1,0 +1,73 @@
+"""Reads of the loans app that cross relations: products on offer, and the plain facts
+`loans.eligibility` needs, built from the affiliate read model and a product with its bands.
+"""
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from affiliates.models import Affiliate
+from loans.amortization import InterestConvention
+from loans.eligibility import AffiliateFacts, ExistingLoan, ProductTerms, SalaryBand
+from loans.models import LoanProduct, SeniorityBand
+
+
+def products_available(*, on: date) -> QuerySet[LoanProduct]:
+    """Active products valid on `on`, by code, with their seniority bands prefetched."""
+    return (
+        LoanProduct.objects.available_on(on)
+        .prefetch_related(
+            Prefetch("seniority_bands", queryset=SeniorityBand.objects.order_by("from_months"))
+        )
+        .order_by("code")
+    )
+
+
+def affiliate_facts(*, affiliate: Affiliate, on: date) -> AffiliateFacts:
+    """What eligibility needs to know of an affiliate, with seniority counted up to `on`."""
+    years, months = affiliate.seniority(on)
+    loans = tuple(
+        ExistingLoan(
+            product_code=loan.product_code,
+            original_amount=loan.original_amount,
+            balance=loan.balance,
+            installments_paid=loan.installments_paid,
+            installments_total=loan.installments_total,
+            quincenal_payment=loan.quincenal_payment,
+        )
+        for loan in affiliate.loans.order_by("product_code", "pk")
+    )
+    return AffiliateFacts(
+        status=affiliate.status,
+        seniority_months=years * 12 + months,
+        is_blocked=affiliate.is_blocked,
+        base_salary_quincenal=affiliate.base_salary,
+        net_pay_quincenal=affiliate.net_pay,
+        current_deductions_quincenal=affiliate.current_deductions,
+        loans=loans,
+    )
+
+
+def product_terms(*, product: LoanProduct) -> ProductTerms:
+    """The product's rule values as eligibility applies them (bands in prefetch order)."""
+    bands = sorted(product.seniority_bands.all(), key=lambda band: band.from_months)
+    return ProductTerms(
+        code=product.code,
+        name=product.name,
+        allowed_statuses=frozenset(str(status) for status in product.allowed_statuses),
+        annual_rate=product.annual_rate,
+        convention=InterestConvention(product.interest_convention),
+        min_quincenas=product.min_quincenas,
+        max_quincenas=product.max_quincenas,
+        min_amount=product.min_amount,
+        max_amount=product.max_amount,
+        min_seniority_months=product.min_seniority_months,
+        salary_bands=tuple(
+            SalaryBand(from_months=band.from_months, salary_multiple=band.salary_multiple)
+            for band in bands
+        ),
+        max_deduction_share=product.max_deduction_share,
+        pension_floor=product.pension_floor,
+        fund_rate=product.fund_rate,
+        renewal_paid_fraction=product.renewal_paid_fraction,
+    )
