@@ -217,7 +217,12 @@ MUNICIPALITIES = [
     "Cortazar",
     "Moroleón",
 ]
-PRODUCT_CODES = ["PC", "PC", "PE", "PA"]
+# The institute's product codes of existing loans, by who can hold them (demo values).
+PRODUCT_CODES = {
+    "activo": ["PC", "PC", "PC", "PE"],
+    "pensionado": ["PJ"],
+    "jubilado": ["PJ"],
+}
 
 STATUS_PROFILES = {
     # status: (birth years, age when contributions started, quincenal base salary range)
@@ -276,7 +281,7 @@ def demo_affiliate_rows(
                 loans.append(
                     {
                         "numero_afiliacion": str(number),
-                        "clave_producto": rng.choice(PRODUCT_CODES),
+                        "clave_producto": rng.choice(PRODUCT_CODES[status]),
                         "monto_original": _money(original),
                         "saldo": _money(balance),
                         "pagos_realizados": str(paid),

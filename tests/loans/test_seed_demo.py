@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from affiliates.identifiers import validate_curp, validate_rfc
 from affiliates.models import Affiliate, AffiliateLink, AffiliateLoan, AffiliateStatus, Employer
+from loans.models import LoanProduct, SeniorityBand
 
 
 @pytest.fixture
@@ -50,6 +51,10 @@ def test_seed_demo_creates_affiliates_of_each_status_through_the_institute_datab
     assert Affiliate.objects.filter(is_blocked=True).exists()
     assert AffiliateLoan.objects.count() > 100
     assert not AffiliateLoan.objects.filter(affiliate__status=AffiliateStatus.TERMINATED).exists()
+    # The demo products, and existing loans that carry their codes (so renewals can be tried).
+    assert set(LoanProduct.objects.values_list("code", flat=True)) == {"PC", "PJ", "PE"}
+    assert set(AffiliateLoan.objects.values_list("product_code", flat=True)) <= {"PC", "PJ", "PE"}
+    assert "Productos de demostración: " in output
 
 
 @pytest.mark.django_db
@@ -100,6 +105,14 @@ def snapshot() -> dict:
             AffiliateLink.objects.order_by("pk").values_list("user__email", "affiliate__number")
         ),
         "passwords": list(get_user_model().objects.order_by("pk").values_list("email", "password")),
+        "products": list(
+            LoanProduct.objects.order_by("code").values_list("code", "annual_rate", "max_amount")
+        ),
+        "bands": list(
+            SeniorityBand.objects.order_by("product__code", "from_months").values_list(
+                "product__code", "from_months", "salary_multiple"
+            )
+        ),
     }
 
 

@@ -1,8 +1,9 @@
 """`python manage.py seed_demo`: demo data for a laptop or a training server.
 
 Writes a demo institute database (the same views the portal reads in production), syncs the
-portal's affiliates from it through the ordinary sync code, and creates demo accounts with a
-verified email, some linked to affiliates. Deterministic: running it again changes nothing.
+portal's affiliates from it through the ordinary sync code, creates the demo loan products, and
+creates demo accounts with a verified email, some linked to affiliates. Deterministic: running
+it again changes nothing. It lives in `loans`, the app that may use all the others it seeds.
 """
 
 from pathlib import Path
@@ -18,6 +19,7 @@ from affiliates.institute_demo import create_institute_database
 from affiliates.models import Affiliate, AffiliateLink, AffiliateStatus
 from affiliates.sources import SourceUnavailable, source_from_settings
 from affiliates.sync import affiliates_sync
+from loans.demo import seed_products
 
 # Demo only: printed by this command and in the README. The command refuses to run outside
 # DEBUG unless forced, so these accounts never appear in production by accident.
@@ -50,6 +52,10 @@ class Command(BaseCommand):
                 "DJANGO_DEBUG=1 (o con --force en un servidor de capacitación)."
             )
         self._seed_institute_database()
+        products = seed_products()
+        self.stdout.write(
+            "Productos de demostración: " + ", ".join(product.code for product in products)
+        )
         accounts = self._seed_accounts()
         self._print_summary(accounts)
 
