@@ -16,5 +16,6 @@ urlpatterns = [
     path("cuenta/", views.my_account, name="my_account"),
     path("cuenta/", include("allauth.urls")),
     path("afiliacion/", include("affiliates.urls")),
+    path("", include("loans.urls")),
     path("admin/", admin.site.urls),
 ]
