@@ -339,3 +339,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# --- Loans ------------------------------------------------------------------------------------
+# A draft not completed and signed within these days expires (a django-q2 schedule checks daily).
+LOAN_DRAFT_EXPIRY_DAYS = env_int("LOAN_DRAFT_EXPIRY_DAYS", 15)

@@ -14,6 +14,7 @@ from affiliates.models import AffiliateStatus
 from loans.amortization import InterestConvention
 from loans.eligibility import AffiliateFacts, ExistingLoan, ProductTerms, SalaryBand
 from loans.models import LoanProduct, SeniorityBand
+from loans.services import QuoteTerms
 
 PC_BANDS = ((6, Decimal("2")), (60, Decimal("4")), (180, Decimal("6")))
 
@@ -104,3 +105,17 @@ class ProductTermsFactory(factory.Factory):
     pension_floor = Decimal("0.00")
     fund_rate = Decimal("0.01")
     renewal_paid_fraction = Decimal("0.50")
+
+
+# The quote of DESIGN's example (60,000.00 at 13.67 % over 59 quincenas), as accepted terms.
+EXAMPLE_TERMS = QuoteTerms(
+    amount=Decimal("60000.00"),
+    quincenas=59,
+    annual_rate=Decimal("0.1367"),
+    interest_convention="nominal",
+    fund_rate=Decimal("0"),
+    payment=Decimal("1200.24"),
+    cat=Decimal("14.6"),
+    previous_balance=Decimal("0.00"),
+    net_to_receive=Decimal("60000.00"),
+)

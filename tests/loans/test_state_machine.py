@@ -1,6 +1,5 @@
 """The application state machine and its audit chain."""
 
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -12,24 +11,12 @@ from loans.models import ApplicationEvent, ApplicationStatus, AuditChainHead, Lo
 from loans.services import (
     ALLOWED_TRANSITIONS,
     ApplicationError,
-    QuoteTerms,
     application_cancel,
     application_create,
     application_expire,
 )
+from tests.loans.factories import EXAMPLE_TERMS as TERMS
 from tests.loans.factories import LoanProductFactory
-
-TERMS = QuoteTerms(
-    amount=Decimal("60000.00"),
-    quincenas=59,
-    annual_rate=Decimal("0.1367"),
-    interest_convention="nominal",
-    fund_rate=Decimal("0"),
-    payment=Decimal("1200.24"),
-    cat=Decimal("14.6"),
-    previous_balance=Decimal("0.00"),
-    net_to_receive=Decimal("60000.00"),
-)
 
 
 @pytest.fixture
