@@ -341,5 +341,5 @@ LOGGING = {
 }
 
 # --- Loans ------------------------------------------------------------------------------------
-# A draft not completed and signed within these days expires (a django-q2 schedule checks daily).
+# A draft not completed and signed within these days expires (a django-q2 schedule checks hourly).
 LOAN_DRAFT_EXPIRY_DAYS = env_int("LOAN_DRAFT_EXPIRY_DAYS", 15)
