@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import AffiliateStatus
-from affiliates.templatetags.money import pesos
+from isseg_portal.money import pesos
 from loans.models import APPLICANT_STATUSES, LoanProduct, SeniorityBand
 
 HUNDRED = Decimal(100)

@@ -37,7 +37,7 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from affiliates.templatetags.money import pesos
+from isseg_portal.money import pesos
 from loans.amortization import (
     MAX_AMOUNT,
     MAX_QUINCENAS,

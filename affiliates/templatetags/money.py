@@ -1,31 +1,8 @@
-"""Amounts of money as Mexican users read them: `{{ amount|pesos }}` gives "$9,500.00"."""
-
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+"""`{% load money %}{{ amount|pesos }}` gives "$9,500.00" (see isseg_portal.money)."""
 
 from django import template
 
+from isseg_portal.money import pesos
+
 register = template.Library()
-
-CENT = Decimal("0.01")
-
-
-@register.filter
-def pesos(value: Decimal | int | str | None) -> str:
-    """Pesos with two decimals (half up), comma thousands and a point for centavos.
-
-    Independent of the active locale on purpose: "$9,500.00" is how the institute, the banks
-    and the paycheck write it, while Django's es-MX number format would differ. An empty value
-    renders as nothing, as template filters should.
-    """
-    if value is None or value == "":
-        return ""
-    try:
-        # Through str() so a float never brings its binary noise into the rounding.
-        amount = Decimal(str(value))
-        if not amount.is_finite():
-            return ""
-        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError, TypeError):
-        return ""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+register.filter("pesos", pesos)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from affiliates.templatetags.money import pesos
+from isseg_portal.money import pesos
 
 
 @pytest.mark.parametrize(
