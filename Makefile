@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/isseg
 
-.PHONY: run test setup system-packages venv messages migrate seed lint checks pytest pytest-postgres bench clean
+.PHONY: run test setup system-packages assets venv messages migrate seed lint checks pytest pytest-postgres bench clean
 
 run: export DJANGO_DEBUG = 1
 run: setup seed
@@ -14,10 +14,19 @@ run: setup seed
 
 test: setup lint checks pytest pytest-postgres
 
-setup: system-packages venv messages migrate
+setup: system-packages assets venv messages migrate
 
 system-packages:
 	@bin/system-packages
+
+# Front-end packages (htmx) from npm, exactly as package-lock.json pins them; Django serves them
+# from node_modules (STATICFILES_DIRS). npm ci writes node_modules/.package-lock.json, so it runs
+# again only when package-lock.json is newer.
+node_modules/.package-lock.json: package-lock.json | system-packages
+	npm ci --no-audit --no-fund
+	touch $@
+
+assets: node_modules/.package-lock.json
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -329,6 +329,10 @@ class SeniorityBand(models.Model):
         }
 
 
+# Steps of the application wizard: quote, contact, bank account, documents, review.
+WIZARD_STEPS = 5
+
+
 class ApplicationStatus(models.TextChoices):
     # Being filled in by the applicant; nothing is committed yet.
     DRAFT = "draft", _("Borrador")
@@ -412,6 +416,33 @@ class LoanApplication(models.Model):
     )
     net_to_receive = models.DecimalField(_("monto a recibir"), max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(_("creada"), auto_now_add=True)
+    # What the applicant fills in through the wizard (loans.services.application_save_*).
+    # The affiliate's data as eligibility used them when the application started: the read
+    # model is refreshed later, and staff must see what the decision was based on.
+    affiliate_snapshot = models.JSONField(
+        _("datos del afiliado al solicitar"), default=dict, blank=True, editable=False
+    )
+    phone = models.CharField(_("teléfono"), max_length=10, blank=True)
+    email = models.EmailField(_("correo electrónico"), blank=True)
+    clabe = models.CharField("CLABE", max_length=18, blank=True)
+    # Named by the CLABE's first three digits when it was saved.
+    bank_name = models.CharField(_("banco"), max_length=120, blank=True)
+    account_is_own = models.BooleanField(
+        _("la cuenta está a nombre del solicitante"), default=False
+    )
+    privacy_accepted_at = models.DateTimeField(
+        _("aceptó el aviso de privacidad"), null=True, blank=True
+    )
+    terms_accepted_at = models.DateTimeField(_("aceptó las condiciones"), null=True, blank=True)
+    # The last wizard step whose data are saved, 0 to WIZARD_STEPS; the next one is open.
+    completed_step = models.PositiveSmallIntegerField(
+        _("último paso completado"),
+        default=0,
+        validators=[MaxValueValidator(WIZARD_STEPS)],
+    )
+    # The draft is complete and waits for the signature. Not a state: the status stays draft
+    # until the applicant signs; changing any data afterwards clears it.
+    completed_at = models.DateTimeField(_("completa desde"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("solicitud de préstamo")
@@ -421,6 +452,10 @@ class LoanApplication(models.Model):
             models.CheckConstraint(
                 condition=Q(amount__gt=0) & Q(net_to_receive__gte=0) & Q(payment__gt=0),
                 name="loan_application_amounts_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_step__lte=WIZARD_STEPS),
+                name="loan_application_completed_step_range",
             ),
         ]
 
@@ -490,3 +525,72 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.last_sequence}: {self.last_hash[:12]}"
+
+
+class DocumentKind(models.TextChoices):
+    IDENTIFICATION = "identificacion", _("Identificación oficial")
+    PROOF_OF_ADDRESS = "comprobante_domicilio", _("Comprobante de domicilio")
+    BANK_STATEMENT = "estado_cuenta", _("Estado de cuenta con la CLABE")
+
+
+def supporting_document_path(instance: "SupportingDocument", filename: str) -> str:
+    """solicitudes/<application public_id>/<uuid4>.<ext>: nothing of the user's file name.
+
+    The extension comes from the content type the portal detected, not from the upload.
+    """
+    extension = SupportingDocument.EXTENSIONS[instance.content_type]
+    return f"solicitudes/{instance.application.public_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class SupportingDocument(models.Model):
+    """A file the applicant uploaded to support an application. Append-only.
+
+    Replacing a document adds a row and marks the previous one of its kind as superseded; the
+    old file stays, so staff can see what was there at any moment. Written only by
+    `loans.services.application_add_document`, after `loans.documents` checked the content.
+    """
+
+    EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+    # Opaque identifier for the download URL.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    application = models.ForeignKey(
+        LoanApplication,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        verbose_name=_("solicitud"),
+    )
+    kind = models.CharField(_("tipo"), max_length=30, choices=DocumentKind.choices)
+    file = models.FileField(_("archivo"), upload_to=supporting_document_path, max_length=200)
+    # As the applicant named it, cleaned; shown to people, never used as a path.
+    original_name = models.CharField(_("nombre original"), max_length=120)
+    content_type = models.CharField(
+        _("tipo de contenido"),
+        max_length=40,
+        choices=[(value, value) for value in EXTENSIONS],
+    )
+    size = models.PositiveIntegerField(_("tamaño (bytes)"))
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_at = models.DateTimeField(_("subido"))
+    superseded_at = models.DateTimeField(_("reemplazado"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("documento de soporte")
+        verbose_name_plural = _("documentos de soporte")
+        ordering = ["application", "kind", "-uploaded_at"]
+        constraints = [
+            # One current document of each kind per application (the service locks first;
+            # this is the backstop).
+            models.UniqueConstraint(
+                fields=["application", "kind"],
+                condition=Q(superseded_at__isnull=True),
+                name="supporting_document_one_current_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.get_kind_display()} · {self.original_name}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_at is None

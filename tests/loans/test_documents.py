@@ -1,0 +1,408 @@
+"""Supporting documents: checked by content, stored under server names, served to few."""
+
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected, display_name_of, document_check
+from loans.models import DocumentKind, SupportingDocument
+from loans.services import application_cancel
+from tests.loans.test_wizard import (
+    draft_for,
+    image_bytes,
+    messages_of,
+    pdf_bytes,
+    step_url,
+    text,
+)
+
+ID = DocumentKind.IDENTIFICATION
+
+
+@pytest.fixture(autouse=True)
+def institute_down(settings, tmp_path):
+    settings.AFFILIATES_SOURCE = {
+        **settings.AFFILIATES_SOURCE,
+        "DRIVER": "sqlite3",
+        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
+    }
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def draft(applicant):
+    """A draft with steps 2 and 3 saved: step 4 is open."""
+    application = draft_for(applicant)
+    applicant.post(step_url(application, 2), {"phone": "4731234567", "email": "a@example.org"})
+    applicant.post(
+        step_url(application, 3), {"clabe": "002180701234567895", "account_is_own": "on"}
+    )
+    application.refresh_from_db()
+    assert application.completed_step == 3
+    return application
+
+
+def post_file(client, application, name: str, content: bytes, *, kind=ID, content_type=None):
+    # The browser's content type is whatever the client says: here, always a plausible one.
+    upload = SimpleUploadedFile(name, content, content_type or "application/pdf")
+    return client.post(step_url(application, 4), {"kind": kind, "file": upload})
+
+
+def check(name: str, content: bytes):
+    return document_check(file=io.BytesIO(content), name=name, size=len(content))
+
+
+def corrupt_jpeg() -> bytes:
+    # A JPEG's signature followed by what no JPEG decoder can read.
+    return b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"not really an image" * 20
+
+
+def truncated(content: bytes) -> bytes:
+    return content[: len(content) // 2]
+
+
+# --- What is accepted, by content -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("ine.pdf", pdf_bytes(), "application/pdf"),
+        ("INE.PDF", pdf_bytes(), "application/pdf"),
+        ("foto.png", image_bytes("PNG"), "image/png"),
+        ("foto.jpg", image_bytes("JPEG"), "image/jpeg"),
+        ("foto.jpeg", image_bytes("JPEG"), "image/jpeg"),
+    ],
+)
+def test_real_pdfs_jpegs_and_pngs_are_accepted(name, content, content_type):
+    checked = check(name, content)
+
+    assert checked.content_type == content_type
+    assert checked.size == len(content)
+    assert checked.sha256 == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "ine.pdf",
+            b"Esto es un archivo de texto, no un PDF.\n",
+            "El archivo dice ser PDF pero su contenido no lo es.",
+        ),
+        (
+            "ine.pdf",
+            image_bytes("PNG"),
+            "El archivo dice ser PDF pero su contenido no lo es. Parece un archivo PNG",
+        ),
+        (
+            "foto.png",
+            image_bytes("JPEG"),
+            "El archivo dice ser PNG pero su contenido no lo es. Parece un archivo JPG",
+        ),
+        ("foto.jpg", pdf_bytes(), "El archivo dice ser JPG pero su contenido no lo es."),
+        ("ine.pdf", b"%PDF-1.7\n" + b"garbage " * 50, "El PDF está dañado o incompleto"),
+        ("ine.pdf", truncated(pdf_bytes()), "El PDF está dañado o incompleto"),
+        ("foto.jpg", corrupt_jpeg(), "La imagen está dañada o incompleta"),
+        ("foto.jpg", truncated(image_bytes("JPEG")), "La imagen está dañada o incompleta"),
+        ("foto.png", truncated(image_bytes("PNG")), "La imagen está dañada o incompleta"),
+        ("ine.docx", b"PK\x03\x04 word", "Solo se aceptan archivos PDF, JPG o PNG"),
+        ("ine", pdf_bytes(), "Solo se aceptan archivos PDF, JPG o PNG"),
+        ("ine.pdf", b"", "El archivo está vacío."),
+    ],
+    ids=[
+        "text-named-pdf",
+        "png-named-pdf",
+        "jpeg-named-png",
+        "pdf-named-jpg",
+        "corrupt-pdf",
+        "truncated-pdf",
+        "jpeg-pillow-cannot-open",
+        "truncated-jpeg",
+        "truncated-png",
+        "word-document",
+        "no-extension",
+        "empty",
+    ],
+)
+def test_files_whose_content_is_not_what_they_say_are_refused(name, content, message):
+    with pytest.raises(DocumentRejected) as refused:
+        check(name, content)
+
+    assert refused.value.message.startswith(message)
+
+
+def test_a_file_over_5_mb_is_refused_before_looking_inside():
+    with pytest.raises(DocumentRejected) as refused:
+        document_check(file=io.BytesIO(b""), name="ine.pdf", size=MAX_DOCUMENT_BYTES + 1)
+
+    assert refused.value.message.startswith("El archivo pesa 5.1 MB y el máximo es 5 MB.")
+
+
+def test_a_password_protected_pdf_is_refused():
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes())))
+    writer.encrypt("secreta")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+
+    with pytest.raises(DocumentRejected) as refused:
+        check("ine.pdf", buffer.getvalue())
+
+    assert "protegido con contraseña" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("C:\\fakepath\\INE frente.pdf", "INE frente.pdf"),
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ('<script>alert("x")</script>.pdf', "script.pdf"),
+        ("recibo\x00\n de luz.png", "recibo de luz.png"),
+        ("", "documento"),
+        ("a" * 300 + ".pdf", "a" * 116 + ".pdf"),
+    ],
+)
+def test_the_original_name_is_kept_only_as_harmless_text(name, shown):
+    assert display_name_of(name) == shown
+
+
+# --- Uploading --------------------------------------------------------------------------------
+
+
+def test_an_upload_is_stored_under_a_server_made_name(applicant, draft, media_root):
+    # Given a real PDF with a name that says who the applicant is
+    content = pdf_bytes()
+
+    # When it is uploaded as the official ID
+    response = post_file(applicant, draft, "INE de Ana López.pdf", content)
+
+    # Then it is stored under solicitudes/<public_id>/<random>.pdf, not under the user's name
+    assert response.status_code == 302
+    assert response.url == step_url(draft, 4)
+    document = SupportingDocument.objects.get()
+    assert re.fullmatch(rf"solicitudes/{draft.public_id}/[0-9a-f]{{32}}\.pdf", document.file.name)
+    stored = media_root / document.file.name
+    assert stored.read_bytes() == content
+    assert "Ana" not in str(stored)
+    assert document.original_name == "INE de Ana López.pdf"
+    assert document.kind == ID
+    assert document.content_type == "application/pdf"
+    assert document.size == len(content)
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    assert document.superseded_at is None
+    assert "Guardamos tu identificación oficial." in messages_of(response)
+
+
+def test_the_extension_of_the_stored_file_is_the_detected_type(applicant, draft):
+    post_file(applicant, draft, "foto.JPEG", image_bytes("JPEG"), content_type="image/png")
+
+    assert SupportingDocument.objects.get().file.name.endswith(".jpg")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "ine.pdf",
+            b"Hola, soy texto.\n" * 10,
+            "El archivo dice ser PDF pero su contenido no lo es.",
+        ),
+        ("ine.pdf", image_bytes("PNG"), "El archivo dice ser PDF pero su contenido no lo es."),
+        ("ine.pdf", b"%PDF-1.4\n" + b"roto " * 40, "El PDF está dañado o incompleto"),
+        ("ine.jpg", corrupt_jpeg(), "La imagen está dañada o incompleta"),
+    ],
+    ids=["text-named-pdf", "png-named-pdf", "corrupt-pdf", "jpeg-pillow-cannot-open"],
+)
+def test_a_refused_upload_says_why_and_stores_nothing(
+    applicant, draft, media_root, name, content, message
+):
+    response = post_file(applicant, draft, name, content)
+
+    assert response.status_code == 400
+    assert message in text(response)
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert not SupportingDocument.objects.exists()
+    assert not (media_root / "solicitudes").exists() or not any(
+        (media_root / "solicitudes").rglob("*.*")
+    )
+
+
+def test_a_file_over_5_mb_gets_a_clear_400(applicant, draft, media_root):
+    content = b"%PDF-1.4\n" + b"0" * MAX_DOCUMENT_BYTES
+
+    response = post_file(applicant, draft, "ine.pdf", content)
+
+    assert response.status_code == 400
+    assert "El archivo pesa 5.1 MB y el máximo es 5 MB." in text(response)
+    assert not SupportingDocument.objects.exists()
+
+
+def test_a_request_far_over_5_mb_is_refused_with_413_before_reading_it(applicant, draft):
+    content = b"%PDF-1.4\n" + b"0" * (8 * 1024 * 1024)
+
+    response = post_file(applicant, draft, "ine.pdf", content)
+
+    assert response.status_code == 413
+    assert "El archivo pesa más de 5 MB, el máximo." in text(response)
+    assert not SupportingDocument.objects.exists()
+
+
+def test_the_413_path_still_belongs_to_the_owner_only(other_applicant, draft):
+    content = b"%PDF-1.4\n" + b"0" * (8 * 1024 * 1024)
+
+    response = post_file(other_applicant, draft, "ine.pdf", content)
+
+    assert response.status_code == 404
+
+
+def test_a_missing_file_or_kind_is_explained(applicant, draft):
+    no_file = applicant.post(step_url(draft, 4), {"kind": ID})
+    no_kind = applicant.post(
+        step_url(draft, 4), {"file": SimpleUploadedFile("ine.pdf", pdf_bytes())}
+    )
+
+    assert no_file.status_code == 400
+    assert "Elige el archivo que vas a subir." in text(no_file)
+    assert no_kind.status_code == 400
+    assert "Elige qué documento estás subiendo" in text(no_kind)
+    assert not SupportingDocument.objects.exists()
+
+
+def test_a_double_post_of_a_document_stores_it_once(applicant, draft):
+    content = pdf_bytes()
+
+    post_file(applicant, draft, "ine.pdf", content)
+    second = post_file(applicant, draft, "ine.pdf", content)
+
+    assert second.status_code == 302
+    assert SupportingDocument.objects.count() == 1
+    assert "Ese archivo ya estaba guardado como tu identificación oficial." in messages_of(second)
+
+
+def test_replacing_a_document_keeps_the_old_one_as_superseded(applicant, draft, media_root):
+    # Given an ID already uploaded
+    post_file(applicant, draft, "ine.pdf", pdf_bytes())
+    old = SupportingDocument.objects.get()
+
+    # When another file replaces it
+    post_file(applicant, draft, "ine-nueva.png", image_bytes("PNG"))
+
+    # Then the new one is current, and the old one (and its file) stay, superseded
+    old.refresh_from_db()
+    current = SupportingDocument.objects.get(superseded_at__isnull=True)
+    assert current.original_name == "ine-nueva.png"
+    assert old.superseded_at is not None
+    assert (media_root / old.file.name).exists()
+    assert (media_root / current.file.name).exists()
+    assert "ine-nueva.png" in text(applicant.get(step_url(draft, 4)))
+
+
+def test_the_same_content_for_another_kind_is_another_document(applicant, draft):
+    content = pdf_bytes()
+
+    post_file(applicant, draft, "documento.pdf", content, kind=DocumentKind.IDENTIFICATION)
+    post_file(applicant, draft, "documento.pdf", content, kind=DocumentKind.PROOF_OF_ADDRESS)
+
+    assert SupportingDocument.objects.count() == 2
+
+
+def test_with_the_three_documents_the_wizard_moves_to_the_review(applicant, draft):
+    post_file(applicant, draft, "ine.pdf", pdf_bytes())
+    post_file(applicant, draft, "luz.png", image_bytes("PNG"), kind=DocumentKind.PROOF_OF_ADDRESS)
+    last = post_file(
+        applicant, draft, "cuenta.jpg", image_bytes("JPEG"), kind=DocumentKind.BANK_STATEMENT
+    )
+
+    assert last.url == step_url(draft, 5)
+    draft.refresh_from_db()
+    assert draft.completed_step == 4
+
+
+def test_documents_of_a_cancelled_application_cannot_change(applicant, draft):
+    application_cancel(application=draft, actor=applicant.user, ip_address=None)
+
+    response = post_file(applicant, draft, "ine.pdf", pdf_bytes())
+
+    assert response.status_code == 409
+    assert not SupportingDocument.objects.exists()
+
+
+# --- Downloading ------------------------------------------------------------------------------
+
+
+def download_url(document) -> str:
+    return reverse(
+        "loans:document_download",
+        kwargs={
+            "public_id": document.application.public_id,
+            "document_id": document.public_id,
+        },
+    )
+
+
+@pytest.fixture
+def document(applicant, draft):
+    post_file(applicant, draft, "INE de Ana.pdf", pdf_bytes())
+    return SupportingDocument.objects.get()
+
+
+def test_the_owner_downloads_the_file_as_an_attachment(applicant, document):
+    response = applicant.get(download_url(document))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == pdf_bytes()
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "INE de Ana.pdf" in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_staff_may_download_it(staff, document):
+    response = staff.get(download_url(document))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_another_applicant_gets_a_404(other_applicant, document):
+    assert other_applicant.get(download_url(document)).status_code == 404
+
+
+def test_a_document_is_only_found_under_its_own_application(applicant, document):
+    wrong = reverse(
+        "loans:document_download",
+        kwargs={
+            "public_id": "00000000-0000-0000-0000-000000000000",
+            "document_id": document.public_id,
+        },
+    )
+
+    assert applicant.get(wrong).status_code == 404
+
+
+def test_anonymous_visitors_must_log_in_to_download(anonymous, document):
+    response = anonymous.get(download_url(document))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+def test_the_links_on_the_page_lead_to_the_download_view(applicant, document):
+    html = applicant.get(step_url(document.application, 4)).content.decode()
+
+    assert download_url(document) in html
+    # The storage path is never shown.
+    assert document.file.name not in html
