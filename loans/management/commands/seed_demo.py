@@ -105,10 +105,11 @@ class Command(BaseCommand):
         existing = AffiliateLink.objects.filter(user=user).select_related("affiliate").first()
         if existing:
             return existing.affiliate
-        # The first unblocked, unlinked affiliate of that status, preferring one with a loan.
+        # An unblocked, unlinked affiliate of that status with no deductions and the longest
+        # seniority, so the demo account can simulate and apply right away.
         candidates = Affiliate.objects.filter(
             status=status, is_blocked=False, link__isnull=True
-        ).order_by("-current_deductions", "number")
+        ).order_by("current_deductions", "contribution_start", "number")
         affiliate = candidates.first()
         if affiliate is None:
             return None
