@@ -77,4 +77,4 @@ pytest-postgres: venv
 	DATABASE_URL="$$url" $(VENV)/bin/pytest -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache

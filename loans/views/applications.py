@@ -47,6 +47,7 @@ from loans.services import (
     application_start,
     application_steps_missing,
 )
+from loans.views.simulator import simulator_response
 from loans.wizard_forms import BankAccountForm, ContactForm, DocumentForm, ReviewForm, StartForm
 
 S = ApplicationStatus
@@ -72,8 +73,8 @@ MAX_UPLOAD_REQUEST_BYTES = MAX_DOCUMENT_BYTES + 64 * 1024
 def application_start_view(request: HttpRequest) -> HttpResponse:
     """The simulator's "Solicitar este préstamo": a draft for that quote, or why not.
 
-    Whatever is wrong goes back to the simulator, with the same query so it shows the same
-    quote, and the reasons as messages: the simulator is the page that holds that form.
+    Whatever is wrong is answered with the simulator page for the same quote, the reasons as
+    messages and status 400: the simulator is the page that holds that form.
     """
     link = AffiliateLink.objects.select_related("affiliate").filter(user=request.user).first()
     if link is None:
@@ -84,12 +85,11 @@ def application_start_view(request: HttpRequest) -> HttpResponse:
         return redirect("affiliates:link")
 
     form = StartForm(request.POST)
-    back = _simulator_url(request)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(back)
+        return _refused(request)
     product = (
         products_available(on=timezone.localdate())
         .filter(code=form.cleaned_data["product"])
@@ -100,7 +100,7 @@ def application_start_view(request: HttpRequest) -> HttpResponse:
             request,
             _("El préstamo que elegiste no está disponible. Elige uno en el simulador."),
         )
-        return redirect(back)
+        return _refused(request)
 
     # A second click finds the draft of the first one without asking the institute again.
     draft = _open_draft(request)
@@ -126,10 +126,10 @@ def application_start_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, error.message)
         for failure in error.failures:
             messages.error(request, failure.message)
-        return redirect(back)
+        return _refused(request)
     except ApplicationError as error:
         messages.error(request, error.message)
-        return redirect(back)
+        return _refused(request)
 
     application = started.application
     if started.created:
@@ -611,14 +611,14 @@ def _terms_context(application: LoanApplication) -> dict:
     }
 
 
-def _simulator_url(request: HttpRequest) -> str:
+def _refused(request: HttpRequest) -> HttpResponse:
+    """The simulator with what the person asked for, and the messages already queued."""
     query = {
         name: request.POST[name][:40]
         for name in ("product", "amount", "quincenas")
         if request.POST.get(name)
     }
-    url = reverse("loans:simulator")
-    return f"{url}?{urlencode(query)}" if query else url
+    return simulator_response(request, query=query, status=400)
 
 
 def _content_length(request: HttpRequest) -> int:

@@ -9,6 +9,7 @@ this?" with `loans.eligibility`, against the affiliate data the portal keeps (no
 refresh from the institute: that happens when an application starts).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -72,6 +73,17 @@ class Simulation:
 
 @require_safe
 def simulator(request: HttpRequest) -> HttpResponse:
+    return simulator_response(request, query=request.GET)
+
+
+def simulator_response(
+    request: HttpRequest, *, query: Mapping[str, str], status: int | None = None
+) -> HttpResponse:
+    """The simulator for `query` (product, amount, quincenas as typed).
+
+    Also the answer of the application start when it refuses: the same quote, the reasons as
+    messages, and `status` 400, so nothing the person chose is lost.
+    """
     today = timezone.localdate()
     affiliate = _linked_affiliate(request)
     facts = affiliate_facts(affiliate=affiliate, on=today) if affiliate is not None else None
@@ -79,9 +91,9 @@ def simulator(request: HttpRequest) -> HttpResponse:
         on=today, affiliate_status=affiliate.status if affiliate is not None else None
     )
 
-    asked = any(name in request.GET for name in SimulatorForm.base_fields)
+    asked = any(name in query for name in SimulatorForm.base_fields)
     if asked:
-        form = SimulatorForm(request.GET, products=products)
+        form = SimulatorForm(query, products=products)
     else:
         # Nothing asked yet: simulate the defaults right away, so that the page already shows
         # what a loan costs and a linked affiliate sees what they may borrow before typing.
@@ -130,7 +142,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
         request,
         RESULTS_TEMPLATE if partial else "loans/simulator.html",
         context,
-        status=400 if form.errors else 200,
+        status=status or (400 if form.errors else 200),
     )
     # The same address answers with a whole page or with the results only: caches must not mix
     # them up (a browser's back button would show a bare fragment).

@@ -5,7 +5,6 @@ import re
 import threading
 from decimal import Decimal
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from clabe import compute_control_digit
@@ -205,7 +204,7 @@ def test_start_refreshes_the_affiliate_and_decides_on_the_fresh_data(
     response = start(applicant, product)
 
     # Then the fresh data decide: no draft, and the reason
-    assert response.status_code == 302
+    assert response.status_code == 400
     assert not LoanApplication.objects.exists()
     affiliate.refresh_from_db()
     assert affiliate.is_blocked
@@ -226,15 +225,13 @@ def test_start_with_fresh_data_records_them_as_refreshed(applicant, product, set
 
 
 def assert_back_to_simulator(response, *, product, amount, quincenas) -> None:
-    assert response.status_code == 302
-    url = urlsplit(response.url)
-    assert url.path == reverse("loans:simulator")
-    # The same query, so the simulator shows the same quote again.
-    assert parse_qs(url.query) == {
-        "product": [product],
-        "amount": [amount],
-        "quincenas": [quincenas],
-    }
+    # The simulator page itself, with status 400 and what the person chose still in the form.
+    assert response.status_code == 400
+    assert "loans/simulator.html" in [t.name for t in response.templates]
+    html = response.content.decode()
+    assert f'value="{amount}"' in html
+    assert f'value="{quincenas}"' in html
+    assert re.search(rf'<option value="{product}"[^>]*selected', html)
     assert not LoanApplication.objects.exists()
 
 
@@ -270,7 +267,11 @@ def test_a_product_not_for_the_applicants_status_is_refused(db):
         start_url(), {"product": "PC", "amount": "60000", "quincenas": str(QUINCENAS)}
     )
 
-    assert_back_to_simulator(response, product="PC", amount="60000", quincenas=str(QUINCENAS))
+    # The simulator offers a pensioner no product for active workers, so there is no form to
+    # refill here: the page says why, with status 400.
+    assert response.status_code == 400
+    assert "loans/simulator.html" in [t.name for t in response.templates]
+    assert not LoanApplication.objects.exists()
     assert (
         "Este préstamo es para afiliados con estatus activo; tu estatus es pensionado."
         in messages_of(response)
@@ -285,7 +286,7 @@ def test_a_blocked_affiliate_cannot_start(applicant, product):
 
     response = start(applicant, product)
 
-    assert response.status_code == 302
+    assert response.status_code == 400
     assert not LoanApplication.objects.exists()
     assert any("bloqueo en el Instituto" in m for m in messages_of(response))
 
@@ -307,8 +308,8 @@ def test_unreadable_input_goes_back_to_the_simulator_with_what_to_fix(
         start_url(), {"product": "PC", "amount": amount, "quincenas": quincenas}
     )
 
-    assert response.status_code == 302
-    assert urlsplit(response.url).path == reverse("loans:simulator")
+    assert response.status_code == 400
+    assert "loans/simulator.html" in [t.name for t in response.templates]
     assert any(m.startswith(message) for m in messages_of(response))
     assert not LoanApplication.objects.exists()
 
@@ -326,7 +327,7 @@ def test_a_product_not_on_offer_is_refused(applicant, db):
         start_url(), {"product": "OLD", "amount": "60000", "quincenas": str(QUINCENAS)}
     )
 
-    assert response.status_code == 302
+    assert response.status_code == 400
     assert "El préstamo que elegiste no está disponible. Elige uno en el simulador." in (
         messages_of(response)
     )
