@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class SignaturesConfig(AppConfig):
     name = "signatures"
     verbose_name = _("Firmas electrónicas")
+
+    def ready(self) -> None:
+        # Before anything parses a certificate: SAT certificates need a more tolerant asn1crypto.
+        from signatures import asn1_compat
+
+        asn1_compat.install()
