@@ -80,3 +80,35 @@ def write_csv(
 
 def write_loans_csv(path: Path, rows: Iterable[Mapping[str, str]]) -> Path:
     return write_csv(path, rows, columns=LOAN_COLUMNS)
+
+
+# The letter the institute's views use for each sex (as the CURP does).
+SEX_LETTERS = {"hombre": "H", "mujer": "M", "no_binario": "X"}
+
+
+def source_row(affiliate, **changes: str) -> dict[str, str]:
+    """The institute's row for an affiliate already in the portal, with some values changed."""
+    row = {
+        "numero_afiliacion": affiliate.number,
+        "curp": affiliate.curp,
+        "rfc": affiliate.rfc,
+        "nombre": affiliate.given_names,
+        "primer_apellido": affiliate.first_surname,
+        "segundo_apellido": affiliate.second_surname,
+        "fecha_nacimiento": affiliate.birth_date.isoformat(),
+        "sexo": SEX_LETTERS[affiliate.sex],
+        "email": affiliate.email,
+        "telefono": affiliate.phone,
+        "estatus": affiliate.status,
+        "clave_dependencia": affiliate.employer.code,
+        "dependencia": affiliate.employer.name,
+        "municipio": affiliate.municipality,
+        "fecha_inicio_cotizacion": affiliate.contribution_start.isoformat(),
+        "sueldo_base_quincenal": str(affiliate.base_salary),
+        "neto_quincenal": str(affiliate.net_pay),
+        "descuentos_quincenales": str(affiliate.current_deductions),
+        "bloqueado": "0",
+        "motivo_bloqueo": "",
+    }
+    row.update(changes)
+    return row

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from affiliates.institute_demo import create_institute_database
 from affiliates.models import AffiliateStatus
+from tests.affiliates.rows import source_row
 from tests.factories import AffiliateLinkFactory, AffiliateLoanFactory
 
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
@@ -207,33 +208,6 @@ def institute_source(settings, tmp_path):
         return create_institute_database(path, affiliate_rows, loan_rows)
 
     return build
-
-
-def source_row(affiliate, **changes) -> dict[str, str]:
-    row = {
-        "numero_afiliacion": affiliate.number,
-        "curp": affiliate.curp,
-        "rfc": affiliate.rfc,
-        "nombre": affiliate.given_names,
-        "primer_apellido": affiliate.first_surname,
-        "segundo_apellido": affiliate.second_surname,
-        "fecha_nacimiento": affiliate.birth_date.isoformat(),
-        "sexo": "M",
-        "email": affiliate.email,
-        "telefono": affiliate.phone,
-        "estatus": affiliate.status,
-        "clave_dependencia": affiliate.employer.code,
-        "dependencia": affiliate.employer.name,
-        "municipio": affiliate.municipality,
-        "fecha_inicio_cotizacion": affiliate.contribution_start.isoformat(),
-        "sueldo_base_quincenal": str(affiliate.base_salary),
-        "neto_quincenal": str(affiliate.net_pay),
-        "descuentos_quincenales": str(affiliate.current_deductions),
-        "bloqueado": "0",
-        "motivo_bloqueo": "",
-    }
-    row.update(changes)
-    return row
 
 
 def test_refresh_brings_the_institutes_current_data(applicant, other_applicant, institute_source):

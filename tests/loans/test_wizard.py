@@ -21,6 +21,7 @@ from affiliates.models import AffiliateStatus
 from loans.amortization import quote
 from loans.models import ApplicationStatus, DocumentKind, LoanApplication, SupportingDocument
 from loans.services import application_cancel, application_start
+from tests.affiliates.rows import source_row
 from tests.factories import AffiliateLinkFactory
 from tests.loans.factories import LoanProductFactory
 
@@ -753,36 +754,6 @@ def test_step_4_lists_the_saved_documents(applicant, product):
     for name in ("ine.pdf", "recibo luz.png", "estado.jpg"):
         assert name in page
     assert SupportingDocument.objects.filter(application=application).count() == 3
-
-
-# --- Source rows for the refresh --------------------------------------------------------------
-
-
-def source_row(affiliate, **changes) -> dict[str, str]:
-    row = {
-        "numero_afiliacion": affiliate.number,
-        "curp": affiliate.curp,
-        "rfc": affiliate.rfc,
-        "nombre": affiliate.given_names,
-        "primer_apellido": affiliate.first_surname,
-        "segundo_apellido": affiliate.second_surname,
-        "fecha_nacimiento": affiliate.birth_date.isoformat(),
-        "sexo": "M",
-        "email": affiliate.email,
-        "telefono": affiliate.phone,
-        "estatus": affiliate.status,
-        "clave_dependencia": affiliate.employer.code,
-        "dependencia": affiliate.employer.name,
-        "municipio": affiliate.municipality,
-        "fecha_inicio_cotizacion": affiliate.contribution_start.isoformat(),
-        "sueldo_base_quincenal": str(affiliate.base_salary),
-        "neto_quincenal": str(affiliate.net_pay),
-        "descuentos_quincenales": str(affiliate.current_deductions),
-        "bloqueado": "0",
-        "motivo_bloqueo": "",
-    }
-    row.update(changes)
-    return row
 
 
 def test_steps_refuse_a_post_without_the_csrf_token(applicant, product):
