@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/isseg
 
-.PHONY: run test setup system-packages assets venv messages migrate seed lint checks pytest pytest-postgres bench clean
+.PHONY: run test setup system-packages assets venv messages migrate pki seed lint checks pytest pytest-postgres bench clean
 
 run: export DJANGO_DEBUG = 1
 run: setup seed
@@ -14,7 +14,7 @@ run: setup seed
 
 test: setup lint checks pytest pytest-postgres
 
-setup: system-packages assets venv messages migrate
+setup: system-packages assets venv messages migrate pki
 
 system-packages:
 	@bin/system-packages
@@ -43,7 +43,11 @@ migrate: venv
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input -v0
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 
-seed: migrate
+# The demo PKI's keys (generated once, kept in var/demo_pki, never committed) and trust store.
+pki: venv
+	DJANGO_DEBUG=1 $(PY) manage.py demo_pki setup
+
+seed: migrate pki
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
 
 lint: venv

@@ -237,6 +237,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/forge", BASE_DIR / "node_modules" / "node-forge" / "dist"),
+    ("vendor/fonts/noto-serif", BASE_DIR / "node_modules" / "@fontsource" / "noto-serif" / "files"),
+    ("vendor/fonts/noto-sans", BASE_DIR / "node_modules" / "@fontsource" / "noto-sans" / "files"),
 ]
 # Hashed, compressed names need `collectstatic`; development and tests serve the sources.
 STATIC_MANIFEST = env_bool("DJANGO_STATIC_MANIFEST", not DEBUG)
@@ -332,6 +335,11 @@ INSTITUTE_PRIVACY_EMAIL = os.environ.get("ISSEG_PRIVACY_EMAIL", "transparencia@l
 INSTITUTE_ADDRESS = os.environ.get(
     "ISSEG_ADDRESS", "Domicilio del Instituto (configure ISSEG_ADDRESS), Guanajuato, Gto."
 )
+# Where contracts are signed and paid, and whose courts hear disputes: the state capital.
+INSTITUTE_CITY = os.environ.get("ISSEG_CITY", "Guanajuato, Gto.")
+# The portal's public address, for links that leave it: the QR code printed on a contract
+# leads to its verification page there. No trailing slash.
+PORTAL_BASE_URL = (os.environ.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {
@@ -344,9 +352,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Every OCSP/CRL request at INFO is noise; failures still come through.
+        "pyhanko": {"level": "WARNING"},
+        "pyhanko_certvalidator": {"level": "WARNING"},
+        # WeasyPrint reports each step of every PDF, and fontTools each font it decodes, at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
 # --- Loans ------------------------------------------------------------------------------------
 # A draft not completed and signed within these days expires (a django-q2 schedule checks hourly).
 LOAN_DRAFT_EXPIRY_DAYS = env_int("LOAN_DRAFT_EXPIRY_DAYS", 15)
+
+# --- Electronic signatures ---------------------------------------------------------------------
+# The demo PKI (`manage.py demo_pki setup | serve | issue`): its keys and issued certificates live
+# in DEMO_PKI_DIR; `demo_pki serve` answers OCSP, CRL and TSA requests on DEMO_PKI_HOST:PORT,
+# the address its certificates point to.
+DEMO_PKI_DIR = Path(os.environ.get("DEMO_PKI_DIR", VAR_DIR / "demo_pki"))
+DEMO_PKI_HOST = os.environ.get("DEMO_PKI_HOST", "127.0.0.1")
+DEMO_PKI_PORT = env_int("DEMO_PKI_PORT", 8765)
+DEMO_PKI_URL = f"http://{DEMO_PKI_HOST}:{DEMO_PKI_PORT}"
+# The certification authorities the institute accepts: every .cer/.pem file in this directory
+# (roots and intermediates). Default: the demo PKI's.
+SIGNATURES_TRUST_DIR = Path(os.environ.get("SIGNATURES_TRUST_DIR", DEMO_PKI_DIR / "trust"))
+# The RFC 3161 time-stamping authority that dates every signature (PAdES B-T).
+SIGNATURES_TSA_URL = os.environ.get("SIGNATURES_TSA_URL", f"{DEMO_PKI_URL}/isseg/tsa/tsa")
+# Seconds an OCSP, CRL or TSA request may take before the service counts as unavailable.
+SIGNATURES_HTTP_TIMEOUT = env_int("SIGNATURES_HTTP_TIMEOUT", 10)
+# A prepared signature must be finished within these seconds; then the applicant starts again.
+SIGNING_SESSION_SECONDS = env_int("SIGNING_SESSION_SECONDS", 600)

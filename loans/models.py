@@ -462,6 +462,11 @@ class LoanApplication(models.Model):
     def __str__(self) -> str:
         return self.folio
 
+    @property
+    def is_signable(self) -> bool:
+        """A complete draft: the applicant may sign its contract."""
+        return self.status == ApplicationStatus.DRAFT and self.completed_at is not None
+
 
 class ApplicationEvent(models.Model):
     """One state change of an application: the audit trail, chained by hashes.

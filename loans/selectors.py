@@ -1,5 +1,6 @@
-"""Reads of the loans app that cross relations: products on offer, and the plain facts
-`loans.eligibility` needs, built from the affiliate read model and a product with its bands.
+"""Reads of the loans app that cross relations: products on offer, the schedule of an
+application's accepted terms, and the plain facts `loans.eligibility` needs, built from the
+affiliate read model and a product with its bands.
 """
 
 from datetime import date
@@ -7,9 +8,9 @@ from datetime import date
 from django.db.models import Prefetch, QuerySet
 
 from affiliates.models import Affiliate
-from loans.amortization import InterestConvention
+from loans.amortization import InterestConvention, Quote, quote
 from loans.eligibility import AffiliateFacts, ExistingLoan, ProductTerms, SalaryBand
-from loans.models import LoanProduct, SeniorityBand
+from loans.models import LoanApplication, LoanProduct, SeniorityBand
 
 
 def products_available(*, on: date) -> QuerySet[LoanProduct]:
@@ -20,6 +21,21 @@ def products_available(*, on: date) -> QuerySet[LoanProduct]:
             Prefetch("seniority_bands", queryset=SeniorityBand.objects.order_by("from_months"))
         )
         .order_by("code")
+    )
+
+
+def application_quote(*, application: LoanApplication) -> Quote:
+    """The schedule, totals and CAT of the terms stored on the application.
+
+    From the application's own terms, never the product's current ones: they are what the
+    applicant accepted and signs. Raises QuoteError if they cannot be quoted.
+    """
+    return quote(
+        amount=application.amount,
+        annual_rate=application.annual_rate,
+        quincenas=application.quincenas,
+        convention=application.interest_convention,
+        fund_rate=application.fund_rate,
     )
 
 

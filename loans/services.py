@@ -134,6 +134,30 @@ def application_cancel(
     )
 
 
+def application_sign(
+    *,
+    application: LoanApplication,
+    actor: AbstractBaseUser,
+    document_sha256: str,
+    ip_address: str | None,
+) -> LoanApplication:
+    """The applicant signed the contract of a complete draft (`signatures.services` calls this
+    in the same transaction that records the signed PDF, whose SHA-256 goes into the event).
+    """
+    with transaction.atomic():
+        locked = _draft_locked(application)
+        if locked.completed_at is None:
+            raise ApplicationError(_("Completa tu solicitud antes de firmar el contrato."))
+        return _transition(
+            application=application,
+            to_status=S.SIGNED,
+            actor=actor,
+            reason=_("Contrato firmado con e.firma; SHA-256 del PDF firmado: %(sha256)s")
+            % {"sha256": document_sha256},
+            ip_address=ip_address,
+        )
+
+
 def application_expire(*, application: LoanApplication) -> LoanApplication:
     """A draft not completed and signed in time; the system acts, no person."""
     return _transition(

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from loans.views import applications, simulator
+from loans.views import applications, contract, simulator
 
 app_name = "loans"
 
 urlpatterns = [
     path("simulador/", simulator.simulator, name="simulator"),
     *applications.urlpatterns,
+    *contract.urlpatterns,
 ]

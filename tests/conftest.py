@@ -5,11 +5,16 @@ to an affiliate each), staff (an admin user). Later issues add analyst, authoriz
 manager here.
 """
 
+from collections.abc import Iterator
+
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 
+from signatures.demo_pki.authority import DemoPKI
+from signatures.demo_pki.server import DemoPKIServer
 from tests.factories import AffiliateLinkFactory, UserFactory
+from tests.signatures.credentials import Credentials, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +75,40 @@ def other_applicant(db) -> Client:
 def staff(db) -> Client:
     user = UserFactory(is_staff=True, is_superuser=True)
     return _client_for(user)
+
+
+# --- The demo PKI, served over HTTP on a port of its own for the whole test session ------------
+
+
+@pytest.fixture(scope="session")
+def demo_pki(tmp_path_factory) -> Iterator[DemoPKI]:
+    """A fresh demo PKI (new keys) answering OCSP, CRL and TSA on localhost.
+
+    The settings point the trust store, the TSA and `demo_pki` itself at it for the session.
+    """
+    port = free_port()
+    pki = DemoPKI(tmp_path_factory.mktemp("demo_pki"), f"http://127.0.0.1:{port}")
+    pki.ensure()
+    overrides = override_settings(
+        DEMO_PKI_DIR=pki.directory,
+        DEMO_PKI_URL=pki.url_prefix,
+        DEMO_PKI_PORT=port,
+        SIGNATURES_TRUST_DIR=pki.trust_dir,
+        SIGNATURES_TSA_URL=pki.service_url("tsa"),
+        SIGNATURES_HTTP_TIMEOUT=5,
+    )
+    with DemoPKIServer(pki, "127.0.0.1", port), overrides:
+        yield pki
+
+
+@pytest.fixture
+def demo_credentials(demo_pki, applicant, tmp_path) -> Credentials:
+    """An e.firma from the demo PKI for `applicant`'s affiliate: .cer, .key and password."""
+    affiliate = applicant.affiliate
+    issued = demo_pki.issue(
+        curp=affiliate.curp,
+        rfc=affiliate.rfc,
+        name=affiliate.full_name.upper(),
+        out_dir=tmp_path / "efirma",
+    )
+    return Credentials.from_issued(issued)

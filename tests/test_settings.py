@@ -29,6 +29,7 @@ out = {
     "tz": settings.TIME_ZONE,
     "lang": settings.LANGUAGE_CODE,
     "q": {k: settings.Q_CLUSTER[k] for k in ("orm", "timeout", "retry", "max_attempts", "recycle")},
+    "portal_base_url": settings.PORTAL_BASE_URL,
 }
 if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
     cache.set("isseg-settings-probe", "ok", 10)
@@ -126,6 +127,16 @@ def test_database_url_selects_oracle_with_a_service_name(tmp_path):
     values = json.loads(result.stdout)
     assert values["engine"] == "django.db.backends.oracle"
     assert values["db_name"] == "oradb.example:1521/PORTALPDB"
+
+
+def test_portal_base_url_defaults_to_the_local_server_and_drops_a_trailing_slash(tmp_path):
+    default = load_settings(tmp_path, DJANGO_DEBUG="1", PORTAL_BASE_URL="")
+    given = load_settings(
+        tmp_path, DJANGO_DEBUG="1", PORTAL_BASE_URL="https://prestamos.example.gob.mx/"
+    )
+
+    assert json.loads(default.stdout)["portal_base_url"] == "http://127.0.0.1:8000"
+    assert json.loads(given.stdout)["portal_base_url"] == "https://prestamos.example.gob.mx"
 
 
 def test_smtp_email_when_a_host_is_given(tmp_path):

@@ -1,1 +1,2 @@
-"""Views of the loans app, one module per area: the public simulator and the applications."""
+"""Views of the loans app, one module per area: the public simulator, the applications and
+the contract."""

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from affiliates.models import AffiliateLink
 from affiliates.sync import affiliate_refresh
-from loans.amortization import CAT_LEGEND, Quote, QuoteError, quote
+from loans.amortization import CAT_LEGEND, Quote, QuoteError
 from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected
 from loans.models import (
     WIZARD_STEPS,
@@ -34,7 +34,7 @@ from loans.models import (
     LoanApplication,
     SupportingDocument,
 )
-from loans.selectors import products_available
+from loans.selectors import application_quote, products_available
 from loans.services import (
     ALLOWED_TRANSITIONS,
     ApplicationError,
@@ -595,13 +595,7 @@ def _terms_context(application: LoanApplication) -> dict:
     applicant accepted.
     """
     try:
-        schedule: Quote | None = quote(
-            amount=application.amount,
-            annual_rate=application.annual_rate,
-            quincenas=application.quincenas,
-            convention=application.interest_convention,
-            fund_rate=application.fund_rate,
-        )
+        schedule: Quote | None = application_quote(application=application)
     except QuoteError:
         schedule = None
     return {

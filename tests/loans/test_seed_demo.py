@@ -11,7 +11,8 @@ from loans.models import LoanProduct, SeniorityBand
 
 
 @pytest.fixture
-def demo_source(settings, tmp_path):
+def demo_source(settings, tmp_path, demo_pki):
+    # demo_pki: the demo e.firmas are issued by the test session's PKI, not in var/.
     settings.AFFILIATES_SOURCE = {
         **settings.AFFILIATES_SOURCE,
         "DRIVER": "sqlite3",
@@ -125,3 +126,20 @@ def test_seed_demo_twice_changes_nothing(demo_source):
 
     assert "0 nuevos, 0 actualizados, 800 sin cambios, 0 rechazados" in output
     assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_each_linked_account_an_efirma_the_portal_accepts(demo_source, demo_pki):
+    from signatures.checks import check_certificate
+    from signatures.demo_pki.authority import DEMO_KEY_PASSWORD
+
+    output = seed()
+
+    assert f"contraseña de las llaves: {DEMO_KEY_PASSWORD}" in output
+    for link in AffiliateLink.objects.select_related("affiliate"):
+        affiliate = link.affiliate
+        certificate = demo_pki.demo_users_dir / f"{affiliate.curp}.cer"
+        assert str(certificate) in output
+        check = check_certificate(certificate.read_bytes(), curp=affiliate.curp, rfc=affiliate.rfc)
+        assert check.accepted, check.reasons
+        assert certificate.with_suffix(".key").exists()

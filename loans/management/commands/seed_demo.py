@@ -20,6 +20,7 @@ from affiliates.models import Affiliate, AffiliateLink, AffiliateStatus
 from affiliates.sources import SourceUnavailable, source_from_settings
 from affiliates.sync import affiliates_sync
 from loans.demo import seed_products
+from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DemoPKI
 
 # Demo only: printed by this command and in the README. The command refuses to run outside
 # DEBUG unless forced, so these accounts never appear in production by accident.
@@ -58,6 +59,7 @@ class Command(BaseCommand):
         )
         accounts = self._seed_accounts()
         self._print_summary(accounts)
+        self._issue_certificates(accounts)
 
     def _seed_institute_database(self) -> None:
         source_settings = settings.AFFILIATES_SOURCE
@@ -147,3 +149,30 @@ class Command(BaseCommand):
                 f"  {affiliate.curp}  {affiliate.number:<10} "
                 f"{affiliate.birth_date:%d/%m/%Y}  {affiliate.status}{note}"
             )
+
+    def _issue_certificates(self, accounts) -> None:
+        """A demo e.firma (.cer and .key) for each linked demo account, issued once."""
+        pki = DemoPKI.from_settings()
+        pki.ensure()
+        out = self.stdout.write
+        out("")
+        out(
+            self.style.MIGRATE_HEADING(
+                f"e.firma de demostración (contraseña de las llaves: {DEMO_KEY_PASSWORD})"
+            )
+        )
+        for email, affiliate, _is_superuser in accounts:
+            if affiliate is None:
+                continue
+            certificate = pki.demo_users_dir / f"{affiliate.curp}.cer"
+            if not certificate.exists():
+                pki.issue(
+                    curp=affiliate.curp,
+                    rfc=affiliate.rfc,
+                    name=affiliate.full_name.upper(),
+                    out_dir=pki.demo_users_dir,
+                    password=DEMO_KEY_PASSWORD,
+                )
+            out(f"  {email:<24} {certificate}  y  {certificate.with_suffix('.key')}")
+        samples = pki.directory / "muestras"
+        out(f"  Certificados revocado y vencido, para probar el rechazo: {samples}")

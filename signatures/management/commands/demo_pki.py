@@ -1,0 +1,117 @@
+"""`demo_pki setup | serve | issue`: the demo certification authority of the portal.
+
+    manage.py demo_pki setup
+    manage.py demo_pki serve [--host H] [--port P]
+    manage.py demo_pki issue --curp C --rfc R --name N --out DIR [--password P]
+
+`setup` generates the keys that are missing (never overwrites them), writes the trust store and
+the sample certificates (a revoked and an expired one). `serve` answers OCSP, CRL and TSA on
+DEMO_PKI_HOST:DEMO_PKI_PORT. `issue` writes `DIR/<curp>.cer` (DER) and `DIR/<curp>.key`
+(encrypted PKCS#8 DER, as the SAT's) and prints the key's password.
+"""
+
+import datetime
+import random
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from stdnum.mx import curp as curp_number
+from stdnum.mx import rfc as rfc_number
+
+from affiliates.demo import random_identity
+from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DemoPKI
+from signatures.demo_pki.server import DemoPKIApplication
+
+# Two certificates every demo PKI carries, for trying the refusals by hand: made-up people with
+# valid CURP and RFC, the same on every machine.
+SAMPLES = ("revocado", "vencido")
+
+
+class Command(BaseCommand):
+    help = "PKI de demostración: genera llaves, sirve OCSP/CRL/TSA y emite certificados."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True)
+        actions.add_parser("setup", help="Genera las llaves faltantes y el almacén de confianza.")
+        serve = actions.add_parser("serve", help="Sirve OCSP, CRL y TSA por HTTP.")
+        serve.add_argument("--host", default=settings.DEMO_PKI_HOST)
+        serve.add_argument("--port", type=int, default=settings.DEMO_PKI_PORT)
+        issue = actions.add_parser("issue", help="Emite un certificado de solicitante.")
+        issue.add_argument("--curp", required=True)
+        issue.add_argument("--rfc", required=True)
+        issue.add_argument("--name", required=True)
+        issue.add_argument("--out", required=True)
+        issue.add_argument("--password", help="Contraseña de la llave (si no, se genera).")
+
+    def handle(self, *args, **options):
+        pki = DemoPKI.from_settings()
+        action = options["action"]
+        if action == "setup":
+            self._setup(pki)
+        elif action == "serve":
+            self._serve(pki, options["host"], options["port"])
+        else:
+            self._issue(pki, options)
+
+    def _setup(self, pki: DemoPKI) -> None:
+        created = pki.ensure()
+        if created:
+            self.stdout.write(f"Llaves nuevas de la PKI de demostración: {', '.join(created)}")
+        samples = pki.directory / "muestras"
+        if created or not samples.exists():
+            now = datetime.datetime.now(datetime.UTC)
+            revoked = pki.issue(
+                **_sample_identity("revocado"),
+                out_dir=samples,
+                password=DEMO_KEY_PASSWORD,
+                revoked=True,
+            )
+            expired = pki.issue(
+                **_sample_identity("vencido"),
+                out_dir=samples,
+                password=DEMO_KEY_PASSWORD,
+                not_before=now - datetime.timedelta(days=800),
+                not_after=now - datetime.timedelta(days=30),
+            )
+            self.stdout.write(
+                f"Certificados de muestra (contraseña {DEMO_KEY_PASSWORD}): revocado "
+                f"{revoked.certificate_path}, vencido {expired.certificate_path}"
+            )
+        self.stdout.write(f"Almacén de confianza: {pki.trust_dir}")
+
+    def _serve(self, pki: DemoPKI, host: str, port: int) -> None:
+        from werkzeug.serving import run_simple
+
+        if not (pki.keys_dir / "root.key.pem").exists():
+            raise CommandError("La PKI de demostración no existe: ejecuta «demo_pki setup».")
+        self.stdout.write(f"PKI de demostración en http://{host}:{port}/ (OCSP, CRL, TSA)")
+        run_simple(host, port, DemoPKIApplication(pki), threaded=True)
+
+    def _issue(self, pki: DemoPKI, options) -> None:
+        curp = options["curp"].strip().upper()
+        rfc = options["rfc"].strip().upper()
+        if not curp_number.is_valid(curp):
+            raise CommandError(f"La CURP {curp} no es válida.")
+        if not rfc_number.is_valid(rfc):
+            raise CommandError(f"El RFC {rfc} no es válido.")
+        pki.ensure()
+        issued = pki.issue(
+            curp=curp,
+            rfc=rfc,
+            name=options["name"].strip().upper(),
+            out_dir=options["out"],
+            password=options["password"],
+        )
+        self.stdout.write(f"Certificado: {issued.certificate_path}")
+        self.stdout.write(f"Llave privada: {issued.key_path}")
+        self.stdout.write(f"Contraseña de la llave: {issued.password}")
+
+
+def _sample_identity(label: str) -> dict[str, str]:
+    person = random_identity(
+        random.Random(label),  # noqa: S311 - made-up people, not secrets
+        birth_date=datetime.date(1980, 1, 1),
+        female=label == "vencido",
+    )
+    name = f"{person['given_names']} {person['first_surname']} {person['second_surname']}"
+    return {"curp": person["curp"], "rfc": person["rfc"], "name": name.upper()}

@@ -1,0 +1,93 @@
+"""Signing sessions in progress and the signed documents they produce.
+
+A `SigningSession` holds what pyHanko's interrupted signing needs between *prepare* and
+*finish* (the PDF with its placeholder, the byte-range digest, the signed attributes) for a
+few minutes; it is single-use. A `SignedDocument` is append-only: its file is written once,
+under a fresh name, with its SHA-256 recorded, and never overwritten nor deleted.
+"""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loans.models import LoanApplication
+
+
+def token_digest(token: str) -> str:
+    """Sessions are looked up by the SHA-256 of their token; the token itself is not stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SigningSession(models.Model):
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    application = models.ForeignKey(
+        LoanApplication,
+        on_delete=models.CASCADE,
+        related_name="signing_sessions",
+        verbose_name=_("solicitud"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("usuario")
+    )
+    certificate = models.BinaryField(_("certificado (DER)"))
+    prepared_pdf = models.BinaryField(_("PDF preparado"))
+    document_digest = models.BinaryField()
+    reserved_start = models.PositiveIntegerField()
+    reserved_end = models.PositiveIntegerField()
+    signed_attributes = models.BinaryField(_("atributos firmados (DER)"))
+    created_at = models.DateTimeField(_("creada"))
+    expires_at = models.DateTimeField(_("vence"))
+    finished_at = models.DateTimeField(_("terminada"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sesión de firma")
+        verbose_name_plural = _("sesiones de firma")
+        indexes = [models.Index(fields=["expires_at"], name="signing_session_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SignedDocumentKind(models.TextChoices):
+    APPLICANT_CONTRACT = "contrato_solicitante", _("Contrato firmado por el solicitante")
+
+
+def signed_document_path(instance: "SignedDocument", filename: str) -> str:
+    return f"firmados/{instance.application.public_id}/{instance.public_id.hex}.pdf"
+
+
+class SignedDocument(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    application = models.ForeignKey(
+        LoanApplication,
+        on_delete=models.PROTECT,
+        related_name="signed_documents",
+        verbose_name=_("solicitud"),
+    )
+    kind = models.CharField(_("tipo"), max_length=30, choices=SignedDocumentKind.choices)
+    file = models.FileField(_("archivo"), upload_to=signed_document_path, max_length=200)
+    size = models.PositiveIntegerField(_("tamaño (bytes)"))
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    signer_name = models.CharField(_("firmante"), max_length=200)
+    signer_curp = models.CharField("CURP", max_length=18)
+    signer_rfc = models.CharField("RFC", max_length=13)
+    certificate_serial = models.CharField(_("número de serie del certificado"), max_length=80)
+    certificate_issuer = models.CharField(_("emisor del certificado"), max_length=200)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("cuenta que firmó"),
+    )
+    created_at = models.DateTimeField(_("firmado"))
+
+    class Meta:
+        verbose_name = _("documento firmado")
+        verbose_name_plural = _("documentos firmados")
+        ordering = ["application", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.get_kind_display()}"

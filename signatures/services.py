@@ -1,0 +1,307 @@
+"""Signing a loan contract in two steps, for the browser page and any other client.
+
+`signing_prepare` checks the applicant's certificate, renders the final contract and keeps a
+single-use session with the PDF ready to be signed; `signing_finish` takes the signature value,
+completes the PAdES B-LT signature, stores the signed PDF append-only and moves the application
+to `signed` through `loans.services.application_sign`, all or nothing.
+
+Every failure is a `SigningError` with a stable code, an HTTP status and a Spanish message;
+nothing the applicant did is lost by one: the draft stays signable.
+"""
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loans.models import LoanApplication
+from loans.services import ApplicationError, application_sign
+from signatures.certificates import load_certificate, subject_identity
+from signatures.checks import Reason, check_certificate
+from signatures.models import SignedDocument, SignedDocumentKind, SigningSession, token_digest
+from signatures.pades import (
+    DIGEST_ALGORITHM,
+    SIGNATURE_ALGORITHM,
+    PreparedSignature,
+    ServiceUnavailable,
+    SignatureAppearance,
+    SignatureValueInvalid,
+    pades_finish,
+    pades_prepare,
+)
+
+logger = logging.getLogger(__name__)
+
+APPLICANT_FIELD = "FirmaSolicitante"
+MAX_CERTIFICATE_BYTES = 16 * 1024
+MAX_SIGNATURE_BYTES = 1024
+
+
+class SigningError(Exception):
+    def __init__(self, code: str, message: str, status: int, reasons: list[str] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.reasons = reasons or []
+
+
+@dataclass(frozen=True)
+class PreparedSession:
+    token: str
+    signed_attributes: bytes
+    digest_algorithm: str = DIGEST_ALGORITHM
+    signature_algorithm: str = SIGNATURE_ALGORITHM
+    reasons: list[str] = field(default_factory=list)
+
+
+def signing_prepare(
+    *,
+    application: LoanApplication,
+    user: AbstractBaseUser,
+    certificate_data: bytes,
+    ip_address: str | None,
+) -> PreparedSession:
+    _require_signable(application)
+    if not certificate_data:
+        raise SigningError(
+            "certificate_missing", _("Selecciona el certificado (.cer) de tu e.firma."), 400
+        )
+    if len(certificate_data) > MAX_CERTIFICATE_BYTES:
+        raise SigningError(
+            "certificate_unreadable",
+            _("El archivo es demasiado grande para ser un certificado (.cer)."),
+            400,
+        )
+    affiliate = application.affiliate
+    check = check_certificate(certificate_data, curp=affiliate.curp, rfc=affiliate.rfc)
+    if check.reasons == [Reason.UNREADABLE]:
+        raise SigningError("certificate_unreadable", check.messages[0], 400)
+    if check.only_transient:
+        raise _service_unavailable()
+    if not check.accepted:
+        logger.info(
+            "Certificado rechazado para %s: %s (serie %s)",
+            application.folio,
+            ",".join(check.reasons),
+            check.identity.serial if check.identity else "-",
+        )
+        raise SigningError(
+            "certificate_refused",
+            _("Tu certificado no puede usarse para firmar: %(reasons)s")
+            % {"reasons": " ".join(check.messages)},
+            422,
+            reasons=[str(reason) for reason in check.reasons],
+        )
+
+    from loans.contract import contract_pdf
+
+    identity = check.identity
+    today = timezone.localdate()
+    pdf = contract_pdf(application, draft=False, signed_on=today)
+    prepared = pades_prepare(
+        pdf,
+        check.certificate,
+        SignatureAppearance(
+            field_name=APPLICANT_FIELD,
+            signer_name=identity.name,
+            reason=_("Contrato de préstamo %(folio)s") % {"folio": application.folio},
+            location=settings.INSTITUTE_CITY,
+        ),
+    )
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    SigningSession.objects.create(
+        token_sha256=token_digest(token),
+        application=application,
+        user=user,
+        certificate=check.certificate.dump(),
+        prepared_pdf=prepared.pdf,
+        document_digest=prepared.document_digest,
+        reserved_start=prepared.reserved_start,
+        reserved_end=prepared.reserved_end,
+        signed_attributes=prepared.signed_attributes,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.SIGNING_SESSION_SECONDS),
+    )
+    logger.info("Firma preparada para %s desde %s", application.folio, ip_address or "-")
+    return PreparedSession(token=token, signed_attributes=prepared.signed_attributes)
+
+
+def signing_finish(
+    *,
+    application: LoanApplication,
+    user: AbstractBaseUser,
+    token: str,
+    signature_b64: str,
+    ip_address: str | None,
+) -> SignedDocument:
+    signature = _signature_value(signature_b64)
+    refusal: SigningError | None = None
+    with transaction.atomic():
+        session = _session_locked(application=application, user=user, token=token)
+        application.refresh_from_db()
+        _require_signable(application)
+        certificate = load_certificate(bytes(session.certificate))
+        try:
+            signed_pdf = pades_finish(_prepared(session), certificate, signature)
+        except SignatureValueInvalid:
+            # Single use: a wrong value ends the session (the page starts again).
+            session.finished_at = timezone.now()
+            session.save(update_fields=["finished_at"])
+            refusal = SigningError(
+                "signature_invalid",
+                _(
+                    "La firma recibida no corresponde a tu certificado. Vuelve a intentarlo "
+                    "con la llave privada (.key) de ese mismo certificado."
+                ),
+                400,
+            )
+        except ServiceUnavailable as error:
+            logger.warning("Servicio de firma no disponible para %s: %s", application.folio, error)
+            raise _service_unavailable() from error
+        else:
+            document = _signed_document_record(
+                application=application, user=user, certificate=certificate, content=signed_pdf
+            )
+            try:
+                application_sign(
+                    application=application,
+                    actor=user,
+                    document_sha256=document.sha256,
+                    ip_address=ip_address,
+                )
+            except ApplicationError as error:
+                raise SigningError("not_signable", error.message, 409) from error
+            session.finished_at = timezone.now()
+            session.prepared_pdf = b""
+            session.save(update_fields=["finished_at", "prepared_pdf"])
+    if refusal is not None:
+        raise refusal
+    logger.info("Contrato %s firmado; SHA-256 %s", application.folio, document.sha256)
+    return document
+
+
+def signed_contract(application: LoanApplication) -> SignedDocument | None:
+    return (
+        application.signed_documents.filter(kind=SignedDocumentKind.APPLICANT_CONTRACT)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _require_signable(application: LoanApplication) -> None:
+    if not application.is_signable:
+        raise SigningError(
+            "not_signable",
+            _("La solicitud %(folio)s no está lista para firmarse (está %(status)s).")
+            % {"folio": application.folio, "status": application.get_status_display().lower()},
+            409,
+        )
+
+
+def _service_unavailable() -> SigningError:
+    return SigningError(
+        "service_unavailable",
+        _(
+            "El servicio de sellado de tiempo o de validación de certificados no responde en "
+            "este momento. Intenta más tarde: tu solicitud sigue guardada y no se perdió nada."
+        ),
+        503,
+    )
+
+
+def _signature_value(signature_b64: str) -> bytes:
+    try:
+        signature = base64.b64decode(signature_b64 or "", validate=True)
+    except (binascii.Error, ValueError):
+        signature = b""
+    if not signature or len(signature) > MAX_SIGNATURE_BYTES:
+        raise SigningError("signature_invalid", _("No se recibió una firma válida (base64)."), 400)
+    return signature
+
+
+def _session_locked(
+    *, application: LoanApplication, user: AbstractBaseUser, token: str
+) -> SigningSession:
+    session = (
+        SigningSession.objects.select_for_update()
+        .filter(token_sha256=token_digest(token or ""), application=application, user=user)
+        .first()
+    )
+    if session is None or session.finished_at is not None or session.expires_at <= timezone.now():
+        raise SigningError(
+            "session_expired",
+            _(
+                "La sesión de firma venció o ya se usó. Vuelve a firmar: tus archivos siguen "
+                "seleccionados y tu solicitud está guardada."
+            ),
+            400,
+        )
+    return session
+
+
+def _prepared(session: SigningSession) -> PreparedSignature:
+    return PreparedSignature(
+        pdf=bytes(session.prepared_pdf),
+        document_digest=bytes(session.document_digest),
+        reserved_start=session.reserved_start,
+        reserved_end=session.reserved_end,
+        signed_attributes=bytes(session.signed_attributes),
+    )
+
+
+def _signed_document_record(
+    *, application: LoanApplication, user: AbstractBaseUser, certificate, content: bytes
+) -> SignedDocument:
+    identity = subject_identity(certificate)
+    document = SignedDocument(
+        application=application,
+        kind=SignedDocumentKind.APPLICANT_CONTRACT,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        signer_name=identity.name,
+        signer_curp=identity.curp,
+        signer_rfc=identity.rfc,
+        certificate_serial=identity.serial,
+        certificate_issuer=identity.issuer,
+        signed_by=user,
+        created_at=timezone.now(),
+    )
+    name = document.file.field.generate_filename(document, "contrato.pdf")
+    document.file.name = write_once(name, content)
+    document.save()
+    return document
+
+
+def write_once(name: str, content: bytes) -> str:
+    """Write a new file under MEDIA_ROOT atomically, refusing to replace an existing one.
+
+    The bytes go to a temporary file in the same directory, which is then hard-linked to its
+    final name: the link fails if the name exists, and a reader never sees half a file.
+    """
+    path = Path(default_storage.path(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(temporary, "xb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    finally:
+        temporary.unlink()
+    os.chmod(path, 0o440)
+    return name

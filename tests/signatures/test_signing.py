@@ -1,0 +1,319 @@
+"""Signing a contract through the JSON API, against the demo PKI served over HTTP.
+
+The client signs the signed attributes with `cryptography` exactly as signing.js does with
+node-forge: decrypt the .key with its password, RSASSA-PKCS1-v1_5 over SHA-256 of the DER.
+"""
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from loans.models import ApplicationStatus
+from signatures.models import SignedDocument, SigningSession
+from signatures.validation import validate_pdf
+from tests.loans.drafts import complete_draft_for
+from tests.loans.test_wizard import draft_for
+from tests.signatures.credentials import free_port
+
+pytestmark = pytest.mark.usefixtures("media_root")
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def draft(applicant, product):
+    return complete_draft_for(applicant, product)
+
+
+@pytest.fixture
+def product(db):
+    from tests.loans.factories import LoanProductFactory
+
+    return LoanProductFactory()
+
+
+def prepare(client: Client, application, certificate: bytes):
+    url = reverse("signatures:prepare", args=[application.folio])
+    return client.post(url, {"certificate": _upload(certificate)})
+
+
+def finish(client: Client, application, session: str, signature: bytes):
+    url = reverse("signatures:finish", args=[application.folio])
+    return client.post(url, {"session": session, "signature": base64.b64encode(signature).decode()})
+
+
+def _upload(data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("certificado.cer", data, content_type="application/pkix-cert")
+
+
+def sign(client, application, credentials):
+    prepared = prepare(client, application, credentials.certificate)
+    assert prepared.status_code == 200, prepared.json()
+    body = prepared.json()
+    signature = credentials.sign(base64.b64decode(body["signed_attributes"]))
+    return body, finish(client, application, body["session"], signature)
+
+
+def test_the_applicant_signs_and_gets_a_b_lt_contract(applicant, draft, demo_credentials):
+    prepared, finished = sign(applicant, draft, demo_credentials)
+
+    assert prepared["digest_algorithm"] == "sha256"
+    assert prepared["signature_algorithm"] == "rsassa_pkcs1v15"
+    assert finished.status_code == 200, finished.json()
+    body = finished.json()
+    assert body["status"] == "signed"
+
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.SIGNED
+    document = SignedDocument.objects.get(application=draft)
+    content = document.file.read()
+    assert hashlib.sha256(content).hexdigest() == body["sha256"] == document.sha256
+    assert (document.signer_curp, document.signer_rfc) == (
+        applicant.affiliate.curp,
+        applicant.affiliate.rfc,
+    )
+    event = draft.events.order_by("sequence").last()
+    assert event.to_status == ApplicationStatus.SIGNED
+    assert document.sha256 in event.reason
+    call_command("verify_audit")  # raises when the chain of events is broken
+
+    report = validate_pdf(content)
+    assert report.ok
+    [signature] = report.signatures
+    assert signature.level == "B-LT"
+    assert signature.curp == applicant.affiliate.curp
+    assert signature.timestamp is not None
+
+    download = applicant.get(body["document_url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == content
+    assert "firmado.pdf" in download["Content-Disposition"]
+
+
+def test_pdfsig_from_poppler_says_the_signature_is_valid(
+    applicant, draft, demo_credentials, tmp_path
+):
+    pdfsig = shutil.which("pdfsig")
+    assert pdfsig, "poppler-utils (pdfsig) is installed by bin/system-packages"
+    sign(applicant, draft, demo_credentials)
+    path = tmp_path / "firmado.pdf"
+    path.write_bytes(SignedDocument.objects.get(application=draft).file.read())
+    output = subprocess.run(  # noqa: S603 - our own file, Debian's pdfsig
+        [pdfsig, str(path)], capture_output=True, text=True, check=False
+    )
+    assert "Signature is Valid." in output.stdout, output.stdout
+
+
+def test_verify_pdf_command_reports_the_signed_contract(
+    applicant, draft, demo_credentials, tmp_path, capsys
+):
+    sign(applicant, draft, demo_credentials)
+    path = tmp_path / "firmado.pdf"
+    path.write_bytes(SignedDocument.objects.get(application=draft).file.read())
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_pdf", str(path), "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 0
+    assert report["ok"] is True
+    assert report["document_timestamps"] == []
+    [signature] = report["signatures"]
+    assert set(signature) == {
+        "field",
+        "signer_name",
+        "curp",
+        "rfc",
+        "intact",
+        "valid",
+        "trusted",
+        "revoked",
+        "bottom_line",
+        "signing_time",
+        "timestamp",
+        "level",
+        "modification_level",
+        "coverage",
+    }
+    assert signature["field"] == "FirmaSolicitante"
+    assert signature["level"] == "B-LT"
+
+
+def signed_pdf(applicant, draft, demo_credentials) -> bytes:
+    sign(applicant, draft, demo_credentials)
+    return SignedDocument.objects.get(application=draft).file.read()
+
+
+def test_one_changed_byte_in_the_signed_content_is_reported(applicant, draft, demo_credentials):
+    content = bytearray(signed_pdf(applicant, draft, demo_credentials))
+    # A byte inside the first page's content, which the signature covers.
+    position = content.index(b"stream", 400) + 40
+    content[position] ^= 0x01
+    report = validate_pdf(bytes(content))
+    assert not report.ok
+    assert not report.signatures[0].intact
+
+
+def test_an_incremental_update_that_replaces_a_page_is_reported(applicant, draft, demo_credentials):
+    from io import BytesIO
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    content = signed_pdf(applicant, draft, demo_credentials)
+    writer = IncrementalPdfFileWriter(BytesIO(content))
+    page_ref = writer.root["/Pages"]["/Kids"][0]
+    page = page_ref.get_object()
+    forged = generic.StreamObject(stream_data=b"BT /F1 24 Tf 72 700 Td (Monto: $1.00) Tj ET")
+    page["/Contents"] = writer.add_object(forged)
+    writer.update_container(page)
+    output = BytesIO()
+    writer.write(output)
+
+    report = validate_pdf(output.getvalue())
+    assert not report.ok
+    assert report.signatures[0].intact  # the signed revision is still intact...
+    assert report.signatures[0].modification_level == "OTHER"  # ...but it was changed after
+
+
+def test_a_signature_value_that_does_not_verify_is_refused(applicant, draft, demo_credentials):
+    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    signature = demo_credentials.sign(b"something else entirely")
+    response = finish(applicant, draft, body["session"], signature)
+    assert response.status_code == 400
+    assert response.json()["error"] == "signature_invalid"
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.DRAFT
+    assert not SignedDocument.objects.exists()
+    # The session is spent: the same answer again gets "session expired".
+    retry = finish(applicant, draft, body["session"], signature)
+    assert retry.json()["error"] == "session_expired"
+
+
+def test_garbage_instead_of_a_signature(applicant, draft, demo_credentials):
+    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    url = reverse("signatures:finish", args=[draft.folio])
+    response = applicant.post(url, {"session": body["session"], "signature": "%%%"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "signature_invalid"
+
+
+def test_a_session_is_single_use(applicant, draft, demo_credentials):
+    body, finished = sign(applicant, draft, demo_credentials)
+    assert finished.status_code == 200
+    signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
+    again = finish(applicant, draft, body["session"], signature)
+    assert again.status_code == 400
+    assert again.json()["error"] == "session_expired"
+    assert SignedDocument.objects.count() == 1
+
+
+def test_an_expired_session_is_refused_and_the_draft_can_still_be_signed(
+    applicant, draft, demo_credentials
+):
+    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    SigningSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
+    response = finish(applicant, draft, body["session"], signature)
+    assert response.status_code == 400
+    assert response.json()["error"] == "session_expired"
+    assert "venció" in response.json()["message"]
+
+    _body, finished = sign(applicant, draft, demo_credentials)
+    assert finished.status_code == 200
+
+
+def test_an_unknown_session_is_refused(applicant, draft):
+    response = finish(applicant, draft, "no-such-session", b"\x01" * 256)
+    assert response.status_code == 400
+    assert response.json()["error"] == "session_expired"
+
+
+def test_time_stamp_service_down_is_a_clear_503_and_nothing_is_lost(
+    applicant, draft, demo_credentials
+):
+    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
+    with override_settings(SIGNATURES_TSA_URL=f"http://127.0.0.1:{free_port()}/tsa"):
+        response = finish(applicant, draft, body["session"], signature)
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"
+    assert "no se perdió nada" in response.json()["message"]
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.DRAFT
+
+    # When the TSA is back, the same session (not spent) finishes the signature.
+    retry = finish(applicant, draft, body["session"], signature)
+    assert retry.status_code == 200, retry.json()
+
+
+@pytest.mark.parametrize(
+    ("certificate", "error", "status"),
+    [(b"", "certificate_missing", 400), (b"garbage", "certificate_unreadable", 400)],
+)
+def test_prepare_without_a_certificate(applicant, draft, demo_pki, certificate, error, status):
+    url = reverse("signatures:prepare", args=[draft.folio])
+    data = {"certificate": _upload(certificate)} if certificate else {}
+    response = applicant.post(url, data)
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert response.json()["message"]
+
+
+def test_a_certificate_of_somebody_else_is_refused_with_its_reasons(
+    applicant, other_applicant, draft, demo_pki, tmp_path
+):
+    other = other_applicant.affiliate
+    issued = demo_pki.issue(curp=other.curp, rfc=other.rfc, name="OTRA", out_dir=tmp_path)
+    response = prepare(applicant, draft, issued.certificate_path.read_bytes())
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "certificate_refused"
+    assert body["reasons"] == ["curp_mismatch", "rfc_mismatch"]
+    assert "La CURP del certificado no es la tuya." in body["message"]
+
+
+def test_an_incomplete_draft_cannot_be_signed(applicant, product, demo_credentials):
+    incomplete = draft_for(applicant, product)
+    response = prepare(applicant, incomplete, demo_credentials.certificate)
+    assert response.status_code == 409
+    assert response.json()["error"] == "not_signable"
+
+
+def test_another_users_folio_is_a_404(other_applicant, draft, demo_credentials):
+    assert prepare(other_applicant, draft, demo_credentials.certificate).status_code == 404
+    assert finish(other_applicant, draft, "x", b"\x01").status_code == 404
+    url = reverse("signatures:signed_contract", args=[draft.folio])
+    assert other_applicant.get(url).status_code == 404
+
+
+def test_anonymous_clients_get_a_json_401(anonymous, draft):
+    url = reverse("signatures:prepare", args=[draft.folio])
+    response = anonymous.post(url)
+    assert response.status_code == 401
+    assert response.json()["error"] == "login_required"
+
+
+def test_the_api_keeps_the_csrf_rules_of_the_pages(applicant, draft, demo_credentials):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(applicant.user)
+    url = reverse("signatures:prepare", args=[draft.folio])
+    response = strict.post(url, {"certificate": _upload(demo_credentials.certificate)})
+    assert response.status_code == 403
+    assert not SigningSession.objects.exists()
+
+
+def test_get_is_not_allowed_on_the_api(applicant, draft):
+    assert applicant.get(reverse("signatures:prepare", args=[draft.folio])).status_code == 405
