@@ -51,12 +51,12 @@ from affiliates.demo import random_identity  # noqa: E402
 from affiliates.models import Affiliate, AffiliateStatus, DataSource, Employer, Sex  # noqa: E402
 from loans.contract import contract_pdf  # noqa: E402
 from loans.models import LoanApplication, LoanProduct, SeniorityBand  # noqa: E402
-from loans.pdf_rendering import harfbuzz_subsets_fonts  # noqa: E402
 from loans.services import (  # noqa: E402
     application_save_bank_account,
     application_save_contact,
     application_start,
 )
+from signatures.rendering import harfbuzz_subsets_fonts  # noqa: E402
 
 AMOUNT = Decimal("60000.00")
 TERMS = (24, 144)

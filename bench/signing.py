@@ -4,7 +4,7 @@
 
 Builds on bench/contract_render.py (same throw-away SQLite database and applications). A demo
 PKI with fresh keys is served over HTTP on a free localhost port, as in the tests; each run is
-one applicant signing their own contract through `signatures.services`, the applicant's side
+one applicant signing their own contract through `loans.signing`, the applicant's side
 done with `cryptography` as the browser does with node-forge:
 
 - prepare: check the certificate (chain, OCSP and CRL over HTTP), render the final contract,
@@ -31,9 +31,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from loans.models import LoanApplication
+from loans.signing import application_sign_finish, application_sign_prepare
 from signatures.demo_pki.authority import DemoPKI
 from signatures.demo_pki.server import DemoPKIServer
-from signatures.services import signing_finish, signing_prepare
 
 
 def free_port() -> int:
@@ -78,18 +78,17 @@ def main() -> None:
                 key = load_der_private_key(issued.key_path.read_bytes(), issued.password.encode())
 
                 started = time.perf_counter()
-                prepared = signing_prepare(
+                prepared = application_sign_prepare(
                     application=application,
                     user=application.applicant,
                     certificate_data=issued.certificate_path.read_bytes(),
-                    ip_address=None,
                 )
                 prepare_seconds = time.perf_counter() - started
                 signature = key.sign(
                     prepared.signed_attributes, padding.PKCS1v15(), hashes.SHA256()
                 )
                 started = time.perf_counter()
-                signing_finish(
+                application_sign_finish(
                     application=application,
                     user=application.applicant,
                     token=prepared.token,

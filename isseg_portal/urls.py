@@ -17,6 +17,5 @@ urlpatterns = [
     path("cuenta/", include("allauth.urls")),
     path("afiliacion/", include("affiliates.urls")),
     path("", include("loans.urls")),
-    path("", include("signatures.urls")),
     path("admin/", admin.site.urls),
 ]

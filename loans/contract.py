@@ -1,7 +1,7 @@
 """The loan contract: a "contrato de mutuo" with its amortization table and a pagaré, as a PDF.
 
 `contract_pdf` renders `templates/loans/contract/contract.html` with WeasyPrint
-(`loans.pdf_rendering`, which reads only the project's static files). The same document serves
+(`signatures.rendering`, which reads only the project's static files). The same document serves
 two moments: the draft the applicant reviews before signing (`draft=True`: marked "BORRADOR —
 sin validez" on every page) and the copy that is signed (`draft=False`: a "Firma electrónica"
 section with the signing date; the signature itself is embedded afterwards by the signing
@@ -10,6 +10,7 @@ product's current ones, and the schedule is the one `loans.amortization` compute
 application pages.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,8 +29,8 @@ from affiliates.models import AffiliateStatus
 from loans.amortization import CAT_LEGEND, InterestConvention, Quote, amount_in_words
 from loans.models import LoanApplication
 from loans.paydays import payment_dates
-from loans.pdf_rendering import html_to_pdf
 from loans.selectors import application_quote
+from signatures.rendering import html_to_pdf
 
 TEMPLATE = "loans/contract/contract.html"
 # The pagaré lists its due dates this many to a line, left to right, so that the list of a long
@@ -53,13 +54,21 @@ class Installment:
     balance: Decimal
 
 
-def verification_url(application: LoanApplication) -> str:
-    """The public page where anyone holding the contract can check its signatures."""
-    return f"{settings.PORTAL_BASE_URL}/verificar/{application.public_id}/"
+def verification_url(token: uuid.UUID) -> str:
+    """The public page where anyone holding the contract can check its signatures.
+
+    The token is the signed document's (`signatures.SignedDocument.verification_token`), chosen
+    when the signature is prepared; a draft gets one that no signed document will ever have.
+    """
+    return f"{settings.PORTAL_BASE_URL}/verificar/{token}/"
 
 
 def contract_context(
-    application: LoanApplication, *, draft: bool, signed_on: date | None = None
+    application: LoanApplication,
+    *,
+    draft: bool,
+    signed_on: date | None = None,
+    verification_token: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """What the contract template shows. `signed_on` defaults to today (Mexico City).
 
@@ -69,7 +78,7 @@ def contract_context(
     signed_on = signed_on or timezone.localdate()
     quote = application_quote(application=application)
     installments = _installments(quote, signed_on=signed_on)
-    url = verification_url(application)
+    url = verification_url(verification_token or uuid.uuid4())
     net = application.net_to_receive
     return {
         "application": application,
@@ -118,12 +127,21 @@ def contract_context(
 
 
 def contract_pdf(
-    application: LoanApplication, *, draft: bool, signed_on: date | None = None
+    application: LoanApplication,
+    *,
+    draft: bool,
+    signed_on: date | None = None,
+    verification_token: uuid.UUID | None = None,
 ) -> bytes:
     """The contract as a PDF (see `contract_context` for `draft` and `signed_on`)."""
     # Dates and month names in the institute's language, even from a task with no request.
     with translation.override(settings.LANGUAGE_CODE):
-        context = contract_context(application, draft=draft, signed_on=signed_on)
+        context = contract_context(
+            application,
+            draft=draft,
+            signed_on=signed_on,
+            verification_token=verification_token,
+        )
         html = render_to_string(TEMPLATE, context)
     return html_to_pdf(html)
 

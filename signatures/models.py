@@ -4,6 +4,9 @@ A `SigningSession` holds what pyHanko's interrupted signing needs between *prepa
 *finish* (the PDF with its placeholder, the byte-range digest, the signed attributes) for a
 few minutes; it is single-use. A `SignedDocument` is append-only: its file is written once,
 under a fresh name, with its SHA-256 recorded, and never overwritten nor deleted.
+
+Both know what they sign only by a `reference` the caller gives (a loan's folio) and a
+`verification_token` printed on the document (its QR code): this app knows nothing of loans.
 """
 
 import hashlib
@@ -13,8 +16,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from loans.models import LoanApplication
-
 
 def token_digest(token: str) -> str:
     """Sessions are looked up by the SHA-256 of their token; the token itself is not stored."""
@@ -23,15 +24,13 @@ def token_digest(token: str) -> str:
 
 class SigningSession(models.Model):
     token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
-    application = models.ForeignKey(
-        LoanApplication,
-        on_delete=models.CASCADE,
-        related_name="signing_sessions",
-        verbose_name=_("solicitud"),
-    )
-    user = models.ForeignKey(
+    # What is being signed, in the caller's words (a folio), and by whose account.
+    reference = models.CharField(_("referencia"), max_length=40, db_index=True)
+    kind = models.CharField(_("tipo de documento"), max_length=40)
+    owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("usuario")
     )
+    verification_token = models.UUIDField(_("código de verificación"))
     certificate = models.BinaryField(_("certificado (DER)"))
     prepared_pdf = models.BinaryField(_("PDF preparado"))
     document_digest = models.BinaryField()
@@ -48,26 +47,19 @@ class SigningSession(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="signing_session_expiry")]
 
     def __str__(self) -> str:
-        return f"{self.application} · {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class SignedDocumentKind(models.TextChoices):
-    APPLICANT_CONTRACT = "contrato_solicitante", _("Contrato firmado por el solicitante")
+        return f"{self.reference} · {self.created_at:%Y-%m-%d %H:%M}"
 
 
 def signed_document_path(instance: "SignedDocument", filename: str) -> str:
-    return f"firmados/{instance.application.public_id}/{instance.public_id.hex}.pdf"
+    return f"firmados/{instance.created_at:%Y/%m}/{instance.public_id.hex}.pdf"
 
 
 class SignedDocument(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    application = models.ForeignKey(
-        LoanApplication,
-        on_delete=models.PROTECT,
-        related_name="signed_documents",
-        verbose_name=_("solicitud"),
-    )
-    kind = models.CharField(_("tipo"), max_length=30, choices=SignedDocumentKind.choices)
+    # Printed on the document (QR code): the public verification page finds it by this.
+    verification_token = models.UUIDField(_("código de verificación"), unique=True)
+    reference = models.CharField(_("referencia"), max_length=40, db_index=True)
+    kind = models.CharField(_("tipo de documento"), max_length=40)
     file = models.FileField(_("archivo"), upload_to=signed_document_path, max_length=200)
     size = models.PositiveIntegerField(_("tamaño (bytes)"))
     sha256 = models.CharField("SHA-256", max_length=64, unique=True)
@@ -87,7 +79,7 @@ class SignedDocument(models.Model):
     class Meta:
         verbose_name = _("documento firmado")
         verbose_name_plural = _("documentos firmados")
-        ordering = ["application", "-created_at"]
+        ordering = ["reference", "-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.application} · {self.get_kind_display()}"
+        return f"{self.reference} · {self.kind}"

@@ -1,12 +1,14 @@
-"""Signing a loan contract in two steps, for the browser page and any other client.
+"""Signing a document in two steps, with the signer's key kept on their device.
 
-`signing_prepare` checks the applicant's certificate, renders the final contract and keeps a
-single-use session with the PDF ready to be signed; `signing_finish` takes the signature value,
-completes the PAdES B-LT signature, stores the signed PDF append-only and moves the application
-to `signed` through `loans.services.application_sign`, all or nothing.
+`signing_prepare` checks the signer's certificate (trust, dates, usage, revocation, and that it
+is the expected person), has the caller render the final PDF, and keeps a single-use session
+with it ready to be signed; `signing_finish` takes the signature value, completes the PAdES
+B-LT signature and stores the signed PDF append-only, in one transaction with whatever the
+caller does on success (`on_signed`: the loans app moves its application to `signed` there).
 
 Every failure is a `SigningError` with a stable code, an HTTP status and a Spanish message;
-nothing the applicant did is lost by one: the draft stays signable.
+nothing the signer did is lost by one. This module knows nothing of loans: what is signed is a
+`reference` and a `kind` given by the caller.
 """
 
 import base64
@@ -15,7 +17,9 @@ import hashlib
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,11 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loans.models import LoanApplication
-from loans.services import ApplicationError, application_sign
 from signatures.certificates import load_certificate, subject_identity
 from signatures.checks import Reason, check_certificate
-from signatures.models import SignedDocument, SignedDocumentKind, SigningSession, token_digest
+from signatures.models import SignedDocument, SigningSession, token_digest
 from signatures.pades import (
     DIGEST_ALGORITHM,
     SIGNATURE_ALGORITHM,
@@ -44,7 +46,6 @@ from signatures.pades import (
 
 logger = logging.getLogger(__name__)
 
-APPLICANT_FIELD = "FirmaSolicitante"
 MAX_CERTIFICATE_BYTES = 16 * 1024
 MAX_SIGNATURE_BYTES = 1024
 
@@ -64,17 +65,24 @@ class PreparedSession:
     signed_attributes: bytes
     digest_algorithm: str = DIGEST_ALGORITHM
     signature_algorithm: str = SIGNATURE_ALGORITHM
-    reasons: list[str] = field(default_factory=list)
 
 
 def signing_prepare(
     *,
-    application: LoanApplication,
-    user: AbstractBaseUser,
+    owner: AbstractBaseUser,
+    reference: str,
+    kind: str,
     certificate_data: bytes,
-    ip_address: str | None,
+    curp: str,
+    rfc: str,
+    appearance: SignatureAppearance,
+    render: Callable[[uuid.UUID], bytes],
 ) -> PreparedSession:
-    _require_signable(application)
+    """Check the certificate first (refusals are quick), then render and prepare.
+
+    ``render(verification_token)`` returns the final PDF; the token is what the document
+    prints (its QR code) and what its `SignedDocument` will be found by.
+    """
     if not certificate_data:
         raise SigningError(
             "certificate_missing", _("Selecciona el certificado (.cer) de tu e.firma."), 400
@@ -85,8 +93,7 @@ def signing_prepare(
             _("El archivo es demasiado grande para ser un certificado (.cer)."),
             400,
         )
-    affiliate = application.affiliate
-    check = check_certificate(certificate_data, curp=affiliate.curp, rfc=affiliate.rfc)
+    check = check_certificate(certificate_data, curp=curp, rfc=rfc)
     if check.reasons == [Reason.UNREADABLE]:
         raise SigningError("certificate_unreadable", check.messages[0], 400)
     if check.only_transient:
@@ -94,7 +101,7 @@ def signing_prepare(
     if not check.accepted:
         logger.info(
             "Certificado rechazado para %s: %s (serie %s)",
-            application.folio,
+            reference,
             ",".join(check.reasons),
             check.identity.serial if check.identity else "-",
         )
@@ -106,27 +113,16 @@ def signing_prepare(
             reasons=[str(reason) for reason in check.reasons],
         )
 
-    from loans.contract import contract_pdf
-
-    identity = check.identity
-    today = timezone.localdate()
-    pdf = contract_pdf(application, draft=False, signed_on=today)
-    prepared = pades_prepare(
-        pdf,
-        check.certificate,
-        SignatureAppearance(
-            field_name=APPLICANT_FIELD,
-            signer_name=identity.name,
-            reason=_("Contrato de préstamo %(folio)s") % {"folio": application.folio},
-            location=settings.INSTITUTE_CITY,
-        ),
-    )
+    verification_token = uuid.uuid4()
+    prepared = pades_prepare(render(verification_token), check.certificate, appearance)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     SigningSession.objects.create(
         token_sha256=token_digest(token),
-        application=application,
-        user=user,
+        reference=reference,
+        kind=kind,
+        owner=owner,
+        verification_token=verification_token,
         certificate=check.certificate.dump(),
         prepared_pdf=prepared.pdf,
         document_digest=prepared.document_digest,
@@ -136,29 +132,32 @@ def signing_prepare(
         created_at=now,
         expires_at=now + timedelta(seconds=settings.SIGNING_SESSION_SECONDS),
     )
-    logger.info("Firma preparada para %s desde %s", application.folio, ip_address or "-")
+    logger.info("Firma preparada para %s", reference)
     return PreparedSession(token=token, signed_attributes=prepared.signed_attributes)
 
 
 def signing_finish(
     *,
-    application: LoanApplication,
-    user: AbstractBaseUser,
+    owner: AbstractBaseUser,
+    reference: str,
     token: str,
     signature_b64: str,
-    ip_address: str | None,
+    on_signed: Callable[[SignedDocument], None],
 ) -> SignedDocument:
+    """Complete the signature of a prepared session.
+
+    ``on_signed(document)`` runs in the same transaction as the record of the signed document;
+    by raising, it undoes that record (the file stays, unreferenced: nothing is overwritten).
+    """
     signature = _signature_value(signature_b64)
     refusal: SigningError | None = None
     with transaction.atomic():
-        session = _session_locked(application=application, user=user, token=token)
-        application.refresh_from_db()
-        _require_signable(application)
+        session = _session_locked(owner=owner, reference=reference, token=token)
         certificate = load_certificate(bytes(session.certificate))
         try:
             signed_pdf = pades_finish(_prepared(session), certificate, signature)
         except SignatureValueInvalid:
-            # Single use: a wrong value ends the session (the page starts again).
+            # Single use: a wrong value ends the session (the signer starts again).
             session.finished_at = timezone.now()
             session.save(update_fields=["finished_at"])
             refusal = SigningError(
@@ -170,46 +169,28 @@ def signing_finish(
                 400,
             )
         except ServiceUnavailable as error:
-            logger.warning("Servicio de firma no disponible para %s: %s", application.folio, error)
+            logger.warning("Servicio de firma no disponible para %s: %s", reference, error)
             raise _service_unavailable() from error
         else:
             document = _signed_document_record(
-                application=application, user=user, certificate=certificate, content=signed_pdf
+                session=session, certificate=certificate, content=signed_pdf
             )
-            try:
-                application_sign(
-                    application=application,
-                    actor=user,
-                    document_sha256=document.sha256,
-                    ip_address=ip_address,
-                )
-            except ApplicationError as error:
-                raise SigningError("not_signable", error.message, 409) from error
+            on_signed(document)
             session.finished_at = timezone.now()
             session.prepared_pdf = b""
             session.save(update_fields=["finished_at", "prepared_pdf"])
     if refusal is not None:
         raise refusal
-    logger.info("Contrato %s firmado; SHA-256 %s", application.folio, document.sha256)
+    logger.info("Documento %s firmado; SHA-256 %s", reference, document.sha256)
     return document
 
 
-def signed_contract(application: LoanApplication) -> SignedDocument | None:
+def latest_signed_document(*, reference: str, kind: str) -> SignedDocument | None:
     return (
-        application.signed_documents.filter(kind=SignedDocumentKind.APPLICANT_CONTRACT)
+        SignedDocument.objects.filter(reference=reference, kind=kind)
         .order_by("-created_at")
         .first()
     )
-
-
-def _require_signable(application: LoanApplication) -> None:
-    if not application.is_signable:
-        raise SigningError(
-            "not_signable",
-            _("La solicitud %(folio)s no está lista para firmarse (está %(status)s).")
-            % {"folio": application.folio, "status": application.get_status_display().lower()},
-            409,
-        )
 
 
 def _service_unavailable() -> SigningError:
@@ -217,7 +198,8 @@ def _service_unavailable() -> SigningError:
         "service_unavailable",
         _(
             "El servicio de sellado de tiempo o de validación de certificados no responde en "
-            "este momento. Intenta más tarde: tu solicitud sigue guardada y no se perdió nada."
+            "este momento. Intenta más tarde: lo que ya capturaste sigue guardado y no se "
+            "perdió nada."
         ),
         503,
     )
@@ -233,12 +215,10 @@ def _signature_value(signature_b64: str) -> bytes:
     return signature
 
 
-def _session_locked(
-    *, application: LoanApplication, user: AbstractBaseUser, token: str
-) -> SigningSession:
+def _session_locked(*, owner: AbstractBaseUser, reference: str, token: str) -> SigningSession:
     session = (
         SigningSession.objects.select_for_update()
-        .filter(token_sha256=token_digest(token or ""), application=application, user=user)
+        .filter(token_sha256=token_digest(token or ""), reference=reference, owner=owner)
         .first()
     )
     if session is None or session.finished_at is not None or session.expires_at <= timezone.now():
@@ -246,7 +226,7 @@ def _session_locked(
             "session_expired",
             _(
                 "La sesión de firma venció o ya se usó. Vuelve a firmar: tus archivos siguen "
-                "seleccionados y tu solicitud está guardada."
+                "seleccionados y lo que ya capturaste está guardado."
             ),
             400,
         )
@@ -264,12 +244,13 @@ def _prepared(session: SigningSession) -> PreparedSignature:
 
 
 def _signed_document_record(
-    *, application: LoanApplication, user: AbstractBaseUser, certificate, content: bytes
+    *, session: SigningSession, certificate, content: bytes
 ) -> SignedDocument:
     identity = subject_identity(certificate)
     document = SignedDocument(
-        application=application,
-        kind=SignedDocumentKind.APPLICANT_CONTRACT,
+        verification_token=session.verification_token,
+        reference=session.reference,
+        kind=session.kind,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         signer_name=identity.name,
@@ -277,10 +258,10 @@ def _signed_document_record(
         signer_rfc=identity.rfc,
         certificate_serial=identity.serial,
         certificate_issuer=identity.issuer,
-        signed_by=user,
+        signed_by=session.owner,
         created_at=timezone.now(),
     )
-    name = document.file.field.generate_filename(document, "contrato.pdf")
+    name = document.file.field.generate_filename(document, "documento.pdf")
     document.file.name = write_once(name, content)
     document.save()
     return document

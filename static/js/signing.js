@@ -15,7 +15,7 @@
  *
  * The key and the password never leave the device: no request carries them, and when the
  * attempt ends, well or badly, the decrypted key is dropped and the password field emptied.
- * The page (templates/signatures/sign.html) gives the two URLs in data- attributes of the form
+ * The page (templates/loans/sign.html) gives the two URLs in data- attributes of the form
  * and every text shown here in hidden elements, so that they are translated with the rest.
  *
  * Plain ES2017 for the browsers people have on their phones; no build step.

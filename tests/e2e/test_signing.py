@@ -1,6 +1,6 @@
 """Signing the contract in a real browser: the key is decrypted and used on the device only.
 
-The page (templates/signatures/sign.html, static/js/signing.js) is driven as the applicant
+The page (templates/loans/sign.html, static/js/signing.js) is driven as the applicant
 would: choose the .cer and the .key, type the password, accept, press "Firmar contrato". Every
 request the page makes is recorded with its body, to show that only the certificate and the
 signature value reach the portal.
@@ -76,7 +76,7 @@ class RequestLog:
 
 
 def sign_path(application) -> str:
-    return reverse("signatures:sign", kwargs={"folio": application.folio})
+    return reverse("loans:sign", kwargs={"folio": application.folio})
 
 
 def api_paths(page: Page) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 import io
 import logging
 import socket
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -14,14 +15,14 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 from affiliates.templatetags.money import pesos
 from loans.contract import contract_pdf, verification_url
 from loans.models import LoanApplication
-from loans.pdf_rendering import (
+from loans.services import application_cancel
+from signatures.rendering import (
     PdfRenderingError,
     ResourceRefused,
     StaticFilesFetcher,
     harfbuzz_subsets_fonts,
     html_to_pdf,
 )
-from loans.services import application_cancel
 from tests.factories import AffiliateLoanFactory
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
@@ -171,11 +172,14 @@ def test_the_signed_copy_has_the_signature_section_and_no_draft_mark(complete_dr
 
 def test_the_contract_prints_its_verification_url(complete_draft, settings):
     settings.PORTAL_BASE_URL = "https://prestamos.example.gob.mx"
+    token = uuid.uuid4()
 
-    url = verification_url(complete_draft)
-    pages = pages_of(contract_pdf(complete_draft, draft=False, signed_on=SIGNED_ON))
+    url = verification_url(token)
+    pages = pages_of(
+        contract_pdf(complete_draft, draft=False, signed_on=SIGNED_ON, verification_token=token)
+    )
 
-    assert url == f"https://prestamos.example.gob.mx/verificar/{complete_draft.public_id}/"
+    assert url == f"https://prestamos.example.gob.mx/verificar/{token}/"
     assert f"Verifique este contrato con el código QR o en {url}" in pages[0]
 
 

@@ -25,7 +25,7 @@ def signable_application(applicant):
 
 
 def sign_url(application) -> str:
-    return reverse("signatures:sign", kwargs={"folio": application.folio})
+    return reverse("loans:sign", kwargs={"folio": application.folio})
 
 
 def tag(html: str, element_id: str) -> str:
@@ -118,7 +118,7 @@ def test_staff_do_not_sign_through_the_applicants_page(staff, signable_applicati
 
 
 def test_an_unknown_folio_is_a_404(applicant):
-    response = applicant.get(reverse("signatures:sign", kwargs={"folio": "PL-2026-999999"}))
+    response = applicant.get(reverse("loans:sign", kwargs={"folio": "PL-2026-999999"}))
 
     assert response.status_code == 404
 

@@ -45,12 +45,12 @@ def product(db):
 
 
 def prepare(client: Client, application, certificate: bytes):
-    url = reverse("signatures:prepare", args=[application.folio])
+    url = reverse("loans:sign_prepare", args=[application.folio])
     return client.post(url, {"certificate": _upload(certificate)})
 
 
 def finish(client: Client, application, session: str, signature: bytes):
-    url = reverse("signatures:finish", args=[application.folio])
+    url = reverse("loans:sign_finish", args=[application.folio])
     return client.post(url, {"session": session, "signature": base64.b64encode(signature).decode()})
 
 
@@ -79,7 +79,7 @@ def test_the_applicant_signs_and_gets_a_b_lt_contract(applicant, draft, demo_cre
 
     draft.refresh_from_db()
     assert draft.status == ApplicationStatus.SIGNED
-    document = SignedDocument.objects.get(application=draft)
+    document = SignedDocument.objects.get(reference=draft.folio)
     content = document.file.read()
     assert hashlib.sha256(content).hexdigest() == body["sha256"] == document.sha256
     assert (document.signer_curp, document.signer_rfc) == (
@@ -111,7 +111,7 @@ def test_pdfsig_from_poppler_says_the_signature_is_valid(
     assert pdfsig, "poppler-utils (pdfsig) is installed by bin/system-packages"
     sign(applicant, draft, demo_credentials)
     path = tmp_path / "firmado.pdf"
-    path.write_bytes(SignedDocument.objects.get(application=draft).file.read())
+    path.write_bytes(SignedDocument.objects.get(reference=draft.folio).file.read())
     output = subprocess.run(  # noqa: S603 - our own file, Debian's pdfsig
         [pdfsig, str(path)], capture_output=True, text=True, check=False
     )
@@ -123,7 +123,7 @@ def test_verify_pdf_command_reports_the_signed_contract(
 ):
     sign(applicant, draft, demo_credentials)
     path = tmp_path / "firmado.pdf"
-    path.write_bytes(SignedDocument.objects.get(application=draft).file.read())
+    path.write_bytes(SignedDocument.objects.get(reference=draft.folio).file.read())
     with pytest.raises(SystemExit) as exit_info:
         call_command("verify_pdf", str(path), "--json")
     report = json.loads(capsys.readouterr().out)
@@ -153,7 +153,7 @@ def test_verify_pdf_command_reports_the_signed_contract(
 
 def signed_pdf(applicant, draft, demo_credentials) -> bytes:
     sign(applicant, draft, demo_credentials)
-    return SignedDocument.objects.get(application=draft).file.read()
+    return SignedDocument.objects.get(reference=draft.folio).file.read()
 
 
 def test_one_changed_byte_in_the_signed_content_is_reported(applicant, draft, demo_credentials):
@@ -204,7 +204,7 @@ def test_a_signature_value_that_does_not_verify_is_refused(applicant, draft, dem
 
 def test_garbage_instead_of_a_signature(applicant, draft, demo_credentials):
     body = prepare(applicant, draft, demo_credentials.certificate).json()
-    url = reverse("signatures:finish", args=[draft.folio])
+    url = reverse("loans:sign_finish", args=[draft.folio])
     response = applicant.post(url, {"session": body["session"], "signature": "%%%"})
     assert response.status_code == 400
     assert response.json()["error"] == "signature_invalid"
@@ -264,7 +264,7 @@ def test_time_stamp_service_down_is_a_clear_503_and_nothing_is_lost(
     [(b"", "certificate_missing", 400), (b"garbage", "certificate_unreadable", 400)],
 )
 def test_prepare_without_a_certificate(applicant, draft, demo_pki, certificate, error, status):
-    url = reverse("signatures:prepare", args=[draft.folio])
+    url = reverse("loans:sign_prepare", args=[draft.folio])
     data = {"certificate": _upload(certificate)} if certificate else {}
     response = applicant.post(url, data)
     assert response.status_code == status
@@ -295,12 +295,12 @@ def test_an_incomplete_draft_cannot_be_signed(applicant, product, demo_credentia
 def test_another_users_folio_is_a_404(other_applicant, draft, demo_credentials):
     assert prepare(other_applicant, draft, demo_credentials.certificate).status_code == 404
     assert finish(other_applicant, draft, "x", b"\x01").status_code == 404
-    url = reverse("signatures:signed_contract", args=[draft.folio])
+    url = reverse("loans:signed_contract", args=[draft.folio])
     assert other_applicant.get(url).status_code == 404
 
 
 def test_anonymous_clients_get_a_json_401(anonymous, draft):
-    url = reverse("signatures:prepare", args=[draft.folio])
+    url = reverse("loans:sign_prepare", args=[draft.folio])
     response = anonymous.post(url)
     assert response.status_code == 401
     assert response.json()["error"] == "login_required"
@@ -309,11 +309,57 @@ def test_anonymous_clients_get_a_json_401(anonymous, draft):
 def test_the_api_keeps_the_csrf_rules_of_the_pages(applicant, draft, demo_credentials):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(applicant.user)
-    url = reverse("signatures:prepare", args=[draft.folio])
+    url = reverse("loans:sign_prepare", args=[draft.folio])
     response = strict.post(url, {"certificate": _upload(demo_credentials.certificate)})
     assert response.status_code == 403
     assert not SigningSession.objects.exists()
 
 
 def test_get_is_not_allowed_on_the_api(applicant, draft):
-    assert applicant.get(reverse("signatures:prepare", args=[draft.folio])).status_code == 405
+    assert applicant.get(reverse("loans:sign_prepare", args=[draft.folio])).status_code == 405
+
+
+def test_the_signed_contract_prints_the_verification_code_of_its_record(
+    applicant, draft, demo_credentials
+):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    sign(applicant, draft, demo_credentials)
+    document = SignedDocument.objects.get(reference=draft.folio)
+    first_page = PdfReader(BytesIO(document.file.read())).pages[0].extract_text()
+    assert f"/verificar/{document.verification_token}/" in first_page.replace("\n", "")
+
+
+def test_an_application_cancelled_meanwhile_is_not_signed_and_nothing_is_recorded(
+    applicant, draft, demo_credentials
+):
+    from loans.services import application_cancel
+
+    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    application_cancel(application=draft, actor=applicant.user, ip_address=None)
+    signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
+    response = finish(applicant, draft, body["session"], signature)
+    assert response.status_code == 409
+    assert response.json()["error"] == "not_signable"
+    assert not SignedDocument.objects.exists()
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.CANCELLED
+
+
+def test_the_application_page_leads_to_signing_and_then_to_the_signed_pdf(
+    applicant, draft, demo_credentials
+):
+    detail = reverse("loans:application_detail", args=[draft.public_id])
+    sign_url = reverse("loans:sign", args=[draft.folio])
+    download_url = reverse("loans:signed_contract", args=[draft.folio])
+    before = applicant.get(detail).content.decode()
+    assert sign_url in before
+    assert download_url not in before
+
+    sign(applicant, draft, demo_credentials)
+
+    after = applicant.get(detail).content.decode()
+    assert sign_url not in after
+    assert download_url in after

@@ -11,20 +11,29 @@ DEMO_PKI_HOST:DEMO_PKI_PORT. `issue` writes `DIR/<curp>.cer` (DER) and `DIR/<cur
 """
 
 import datetime
-import random
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from stdnum.mx import curp as curp_number
 from stdnum.mx import rfc as rfc_number
 
-from affiliates.demo import random_identity
 from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DemoPKI
 from signatures.demo_pki.server import DemoPKIApplication
 
 # Two certificates every demo PKI carries, for trying the refusals by hand: made-up people with
-# valid CURP and RFC, the same on every machine.
-SAMPLES = ("revocado", "vencido")
+# valid CURP and RFC (check digits included), the same on every machine.
+SAMPLES = {
+    "revocado": {
+        "curp": "RAAJ800101HMCMLS56",
+        "rfc": "RAAJ8001018E6",
+        "name": "JOSE RAMIREZ ALVAREZ",
+    },
+    "vencido": {
+        "curp": "MACG800101MGTRMD21",
+        "rfc": "MACG8001016M5",
+        "name": "GUADALUPE MARTINEZ CAMPOS",
+    },
+}
 
 
 class Command(BaseCommand):
@@ -61,13 +70,13 @@ class Command(BaseCommand):
         if created or not samples.exists():
             now = datetime.datetime.now(datetime.UTC)
             revoked = pki.issue(
-                **_sample_identity("revocado"),
+                **SAMPLES["revocado"],
                 out_dir=samples,
                 password=DEMO_KEY_PASSWORD,
                 revoked=True,
             )
             expired = pki.issue(
-                **_sample_identity("vencido"),
+                **SAMPLES["vencido"],
                 out_dir=samples,
                 password=DEMO_KEY_PASSWORD,
                 not_before=now - datetime.timedelta(days=800),
@@ -105,13 +114,3 @@ class Command(BaseCommand):
         self.stdout.write(f"Certificado: {issued.certificate_path}")
         self.stdout.write(f"Llave privada: {issued.key_path}")
         self.stdout.write(f"Contraseña de la llave: {issued.password}")
-
-
-def _sample_identity(label: str) -> dict[str, str]:
-    person = random_identity(
-        random.Random(label),  # noqa: S311 - made-up people, not secrets
-        birth_date=datetime.date(1980, 1, 1),
-        female=label == "vencido",
-    )
-    name = f"{person['given_names']} {person['first_surname']} {person['second_surname']}"
-    return {"curp": person["curp"], "rfc": person["rfc"], "name": name.upper()}

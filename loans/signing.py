@@ -1,0 +1,103 @@
+"""Signing a loan application's contract (DESIGN §4, §6).
+
+`signatures` does the signing and knows nothing of loans; these services decide what is signed
+(the final contract, rendered with the verification token the signature will carry), who must
+sign it (the affiliate's CURP and RFC), and move the application to `signed`, in the same
+transaction that records the signed PDF. They live beside `loans.services`, which holds the
+transition itself (`application_sign`).
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loans.contract import contract_pdf
+from loans.models import LoanApplication
+from loans.services import ApplicationError, application_sign
+from signatures.models import SignedDocument
+from signatures.pades import SignatureAppearance
+from signatures.services import (
+    PreparedSession,
+    SigningError,
+    latest_signed_document,
+    signing_finish,
+    signing_prepare,
+)
+
+CONTRACT_KIND = "contrato"
+APPLICANT_FIELD = "FirmaSolicitante"
+
+
+def application_sign_prepare(
+    *, application: LoanApplication, user: AbstractBaseUser, certificate_data: bytes
+) -> PreparedSession:
+    _require_signable(application)
+    affiliate = application.affiliate
+    signed_on = timezone.localdate()
+
+    def render(verification_token) -> bytes:
+        return contract_pdf(
+            application, draft=False, signed_on=signed_on, verification_token=verification_token
+        )
+
+    return signing_prepare(
+        owner=user,
+        reference=application.folio,
+        kind=CONTRACT_KIND,
+        certificate_data=certificate_data,
+        curp=affiliate.curp,
+        rfc=affiliate.rfc,
+        appearance=SignatureAppearance(
+            field_name=APPLICANT_FIELD,
+            signer_name=affiliate.full_name.upper(),
+            reason=_("Contrato de préstamo %(folio)s") % {"folio": application.folio},
+            location=settings.INSTITUTE_CITY,
+        ),
+        render=render,
+    )
+
+
+def application_sign_finish(
+    *,
+    application: LoanApplication,
+    user: AbstractBaseUser,
+    token: str,
+    signature_b64: str,
+    ip_address: str | None,
+) -> SignedDocument:
+    # Whether the application may still be signed is decided under lock by `application_sign`,
+    # after the session was found good: a reused session is told so, not "already signed".
+
+    def on_signed(document: SignedDocument) -> None:
+        try:
+            application_sign(
+                application=application,
+                actor=user,
+                document_sha256=document.sha256,
+                ip_address=ip_address,
+            )
+        except ApplicationError as error:
+            raise SigningError("not_signable", error.message, 409) from error
+
+    return signing_finish(
+        owner=user,
+        reference=application.folio,
+        token=token,
+        signature_b64=signature_b64,
+        on_signed=on_signed,
+    )
+
+
+def application_signed_contract(application: LoanApplication) -> SignedDocument | None:
+    return latest_signed_document(reference=application.folio, kind=CONTRACT_KIND)
+
+
+def _require_signable(application: LoanApplication) -> None:
+    if not application.is_signable:
+        raise SigningError(
+            "not_signable",
+            _("La solicitud %(folio)s no está lista para firmarse (está %(status)s).")
+            % {"folio": application.folio, "status": application.get_status_display().lower()},
+            409,
+        )
