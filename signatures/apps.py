@@ -8,6 +8,6 @@ class SignaturesConfig(AppConfig):
 
     def ready(self) -> None:
         # Before anything parses a certificate: SAT certificates need a more tolerant asn1crypto.
-        from signatures import asn1_compat
+        from signatures import asn1_compat, checks_system  # noqa: F401 - registers the checks
 
         asn1_compat.install()
