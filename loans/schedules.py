@@ -9,6 +9,12 @@ SCHEDULES = [
         "func": "loans.tasks.expire_stale_drafts",
         "schedule_type": Schedule.HOURLY,
     },
+    {
+        # The signatures app's own housekeeping, scheduled here with the rest.
+        "name": "signatures.signing_sessions_purge",
+        "func": "signatures.tasks.signing_sessions_purge",
+        "schedule_type": Schedule.HOURLY,
+    },
 ]
 
 

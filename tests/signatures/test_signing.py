@@ -363,3 +363,24 @@ def test_the_application_page_leads_to_signing_and_then_to_the_signed_pdf(
     after = applicant.get(detail).content.decode()
     assert sign_url not in after
     assert download_url in after
+
+
+def test_expired_signing_sessions_are_purged_a_day_later(applicant, draft, demo_credentials):
+    from django_q.models import Schedule
+
+    from signatures.tasks import signing_sessions_purge
+
+    prepare(applicant, draft, demo_credentials.certificate)
+    prepare(applicant, draft, demo_credentials.certificate)
+    old, recent = SigningSession.objects.order_by("pk")
+    SigningSession.objects.filter(pk=old.pk).update(
+        expires_at=timezone.now() - timedelta(days=1, minutes=1)
+    )
+    SigningSession.objects.filter(pk=recent.pk).update(
+        expires_at=timezone.now() - timedelta(hours=23)
+    )
+
+    assert signing_sessions_purge() == 1
+    assert list(SigningSession.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert signing_sessions_purge() == 0
+    assert Schedule.objects.filter(func="signatures.tasks.signing_sessions_purge").exists()
