@@ -1,0 +1,47 @@
+"""Every write of a loan application and every change of its state (DESIGN §3).
+
+- `transitions`: the state machine, its audit chain, and one function per transition;
+- `wizard`: starting an application and saving the applicant's steps.
+
+Callers import from `loans.services`; the modules are how it is kept readable.
+"""
+
+from loans.services.transitions import (
+    ALLOWED_TRANSITIONS,
+    ApplicationError,
+    QuoteTerms,
+    application_cancel,
+    application_create,
+    application_expire,
+    application_sign,
+)
+from loans.services.wizard import (
+    ApplicationNotEligible,
+    DocumentOutcome,
+    StartOutcome,
+    application_add_document,
+    application_complete,
+    application_save_bank_account,
+    application_save_contact,
+    application_start,
+    application_steps_missing,
+)
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "ApplicationError",
+    "ApplicationNotEligible",
+    "DocumentOutcome",
+    "QuoteTerms",
+    "StartOutcome",
+    "application_add_document",
+    "application_cancel",
+    "application_complete",
+    "application_create",
+    "application_expire",
+    "application_save_bank_account",
+    "application_save_contact",
+    "application_sign",
+    "application_start",
+    "application_steps_missing",
+]
