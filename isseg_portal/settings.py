@@ -382,3 +382,14 @@ SIGNATURES_TSA_URL = os.environ.get("SIGNATURES_TSA_URL", f"{DEMO_PKI_URL}/isseg
 SIGNATURES_HTTP_TIMEOUT = env_int("SIGNATURES_HTTP_TIMEOUT", 10)
 # A prepared signature must be finished within these seconds; then the applicant starts again.
 SIGNING_SESSION_SECONDS = env_int("SIGNING_SESSION_SECONDS", 600)
+# The institute's seal (`signatures.seal`): a PKCS#12 with its key, certificate and chain, and
+# the password that opens it. Default: the demo PKI's seal, written by `demo_pki setup`.
+SIGNATURES_SEAL_PKCS12 = Path(os.environ.get("SIGNATURES_SEAL_PKCS12", DEMO_PKI_DIR / "seal.p12"))
+# The demo seal's password is public (signatures.demo_pki.authority.DEMO_SEAL_PASSWORD); in
+# production set the real one in the environment.
+SIGNATURES_SEAL_PASSWORD = os.environ.get("SIGNATURES_SEAL_PASSWORD", "Demo-Sello-ISSEG-2026")
+
+# --- Back office -------------------------------------------------------------------------------
+# Whoever took an application for review may not approve it. Small offices with one person per
+# desk may turn this off (LOANS_SEPARATION_OF_DUTIES=0); every action is still in the audit chain.
+LOANS_SEPARATION_OF_DUTIES = env_bool("LOANS_SEPARATION_OF_DUTIES", True)

@@ -443,11 +443,35 @@ class LoanApplication(models.Model):
     # The draft is complete and waits for the signature. Not a state: the status stays draft
     # until the applicant signs; changing any data afterwards clears it.
     completed_at = models.DateTimeField(_("completa desde"), null=True, blank=True)
+    # Staff who handled it (loans.services.review): separation of duties compares them.
+    analyst = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("analista"),
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("autorizó"),
+    )
 
     class Meta:
         verbose_name = _("solicitud de préstamo")
         verbose_name_plural = _("solicitudes de préstamo")
         ordering = ["-created_at"]
+        permissions = [
+            ("review_loanapplication", _("Puede revisar, devolver y rechazar solicitudes")),
+            ("approve_loanapplication", _("Puede aprobar solicitudes")),
+            ("pay_loanapplication", _("Puede registrar pagos y exportar archivos de Tesorería")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0) & Q(net_to_receive__gte=0) & Q(payment__gt=0),
@@ -599,3 +623,43 @@ class SupportingDocument(models.Model):
     @property
     def is_current(self) -> bool:
         return self.superseded_at is None
+
+
+class RejectionReason(models.TextChoices):
+    NOT_ELIGIBLE = "no_elegible", _("No cumple las reglas del producto")
+    DOCUMENTS = "documentos", _("Documentos ilegibles, incompletos o que no corresponden")
+    IDENTITY = "identidad", _("Los datos no corresponden al afiliado")
+    CAPACITY = "capacidad", _("Capacidad de pago insuficiente")
+    OTHER = "otro", _("Otro motivo")
+
+
+class Payment(models.Model):
+    """The SPEI transfer that paid a loan, as Tesorería registered it. One per application."""
+
+    application = models.OneToOneField(
+        LoanApplication,
+        on_delete=models.PROTECT,
+        related_name="transfer",
+        verbose_name=_("solicitud"),
+    )
+    spei_reference = models.CharField(_("referencia SPEI"), max_length=40)
+    paid_on = models.DateField(_("fecha de pago"))
+    amount = models.DecimalField(_("monto"), max_digits=12, decimal_places=2)
+    clabe = models.CharField("CLABE", max_length=18)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("registró"),
+    )
+    registered_at = models.DateTimeField(_("registrado"))
+
+    class Meta:
+        verbose_name = _("pago")
+        verbose_name_plural = _("pagos")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.spei_reference}"

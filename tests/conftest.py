@@ -1,8 +1,8 @@
 """Personas shared by every test: who is looking at the portal.
 
 anonymous, unlinked (account without affiliate), applicant and other_applicant (accounts linked
-to an affiliate each), staff (an admin user). Later issues add analyst, authorizer, treasurer and
-manager here.
+to an affiliate each), staff (an admin user), and one staff member of each group: analyst
+(Analistas), authorizer (Autorizadores), treasurer (Tesorería), manager (Gerencia).
 """
 
 from collections.abc import Iterator
@@ -75,6 +75,34 @@ def other_applicant(db) -> Client:
 def staff(db) -> Client:
     user = UserFactory(is_staff=True, is_superuser=True)
     return _client_for(user)
+
+
+def _staff_in(group_name: str) -> Client:
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group_name))
+    return _client_for(user)
+
+
+@pytest.fixture
+def analyst(db) -> Client:
+    return _staff_in("Analistas")
+
+
+@pytest.fixture
+def authorizer(db) -> Client:
+    return _staff_in("Autorizadores")
+
+
+@pytest.fixture
+def treasurer(db) -> Client:
+    return _staff_in("Tesorería")
+
+
+@pytest.fixture
+def manager(db) -> Client:
+    return _staff_in("Gerencia")
 
 
 # --- The demo PKI, served over HTTP on a port of its own for the whole test session ------------

@@ -1,11 +1,20 @@
 """Every write of a loan application and every change of its state (DESIGN §3).
 
 - `transitions`: the state machine, its audit chain, and one function per transition;
-- `wizard`: starting an application and saving the applicant's steps.
+- `wizard`: starting an application and saving the applicant's steps;
+- `review`: what staff do with a signed application (review, return, reject, approve, pay).
 
 Callers import from `loans.services`; the modules are how it is kept readable.
 """
 
+from loans.services.review import (
+    TransferData,
+    application_approve,
+    application_register_payment,
+    application_reject,
+    application_return,
+    application_take_for_review,
+)
 from loans.services.transitions import (
     ALLOWED_TRANSITIONS,
     ApplicationError,
@@ -34,14 +43,20 @@ __all__ = [
     "DocumentOutcome",
     "QuoteTerms",
     "StartOutcome",
+    "TransferData",
     "application_add_document",
+    "application_approve",
     "application_cancel",
     "application_complete",
     "application_create",
     "application_expire",
+    "application_register_payment",
+    "application_reject",
+    "application_return",
     "application_save_bank_account",
     "application_save_contact",
     "application_sign",
     "application_start",
     "application_steps_missing",
+    "application_take_for_review",
 ]

@@ -6,6 +6,7 @@ table, saves the new state with `update_fields`, and appends an `ApplicationEven
 chain in the same transaction.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -163,6 +164,7 @@ def _transition(
     actor: AbstractBaseUser | None,
     reason: str,
     ip_address: str | None,
+    before_save: Callable[[LoanApplication], Iterable[str]] | None = None,
 ) -> LoanApplication:
     with transaction.atomic():
         # Re-read under lock: the instance passed in may be stale (another tab, a task).
@@ -177,10 +179,13 @@ def _transition(
                     "target": S(to_status).label.lower(),
                 }
             )
+        # What else the transition checks or records on the locked row (who reviewed, who
+        # approved); it may refuse by raising ApplicationError.
+        extra_fields = list(before_save(locked)) if before_save else []
         now = timezone.now()
         locked.status = to_status
         locked.status_changed_at = now
-        locked.save(update_fields=["status", "status_changed_at"])
+        locked.save(update_fields=["status", "status_changed_at", *extra_fields])
         _event_append(
             application=locked,
             from_status=from_status,
@@ -192,6 +197,8 @@ def _transition(
         )
     application.status = locked.status
     application.status_changed_at = locked.status_changed_at
+    for name in extra_fields:
+        setattr(application, name, getattr(locked, name))
     return application
 
 
