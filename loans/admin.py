@@ -219,3 +219,6 @@ class LoanProductAdmin(admin.ModelAdmin):
             "start": start,
             "end": obj.valid_until.strftime("%d/%m/%Y"),
         }
+
+
+from loans import admin_applications  # noqa: E402, F401 - registers the applications' admin

@@ -8,9 +8,16 @@ from datetime import date
 from django.db.models import Prefetch, QuerySet
 
 from affiliates.models import Affiliate
+from loans import audit
 from loans.amortization import InterestConvention, Quote, quote
 from loans.eligibility import AffiliateFacts, ExistingLoan, ProductTerms, SalaryBand
-from loans.models import LoanApplication, LoanProduct, SeniorityBand
+from loans.models import (
+    ApplicationEvent,
+    AuditChainHead,
+    LoanApplication,
+    LoanProduct,
+    SeniorityBand,
+)
 
 
 def products_available(*, on: date) -> QuerySet[LoanProduct]:
@@ -86,4 +93,33 @@ def product_terms(*, product: LoanProduct) -> ProductTerms:
         pension_floor=product.pension_floor,
         fund_rate=product.fund_rate,
         renewal_paid_fraction=product.renewal_paid_fraction,
+    )
+
+
+def audit_chain_report() -> audit.ChainReport:
+    """The whole chain of application events checked against its head (`verify_audit`)."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    rows = (
+        {**row, "folio": row.pop("application__folio")}
+        for row in ApplicationEvent.objects.order_by("sequence")
+        .values(
+            "id",
+            "sequence",
+            "application_id",
+            "application__folio",
+            "from_status",
+            "to_status",
+            "actor_id",
+            "reason",
+            "ip_address",
+            "created_at",
+            "previous_hash",
+            "hash",
+        )
+        .iterator(chunk_size=2000)
+    )
+    return audit.verify_chain(
+        rows,
+        head_sequence=head.last_sequence if head else None,
+        head_hash=head.last_hash if head else None,
     )

@@ -5,39 +5,14 @@ Exit 0 when the chain is whole; 1, naming the first bad event, when a row was ed
 
 from django.core.management.base import BaseCommand, CommandError
 
-from loans import audit
-from loans.models import ApplicationEvent, AuditChainHead
+from loans.selectors import audit_chain_report
 
 
 class Command(BaseCommand):
     help = "Verifica la cadena de auditoría de los eventos de las solicitudes."
 
     def handle(self, *args, **options):
-        head = AuditChainHead.objects.filter(pk=1).first()
-        rows = (
-            {**row, "folio": row.pop("application__folio")}
-            for row in ApplicationEvent.objects.order_by("sequence")
-            .values(
-                "id",
-                "sequence",
-                "application_id",
-                "application__folio",
-                "from_status",
-                "to_status",
-                "actor_id",
-                "reason",
-                "ip_address",
-                "created_at",
-                "previous_hash",
-                "hash",
-            )
-            .iterator(chunk_size=2000)
-        )
-        report = audit.verify_chain(
-            rows,
-            head_sequence=head.last_sequence if head else None,
-            head_hash=head.last_hash if head else None,
-        )
+        report = audit_chain_report()
         if report.problem is None:
             self.stdout.write(
                 f"Cadena de auditoría íntegra: {report.events_checked} eventos verificados."

@@ -1,0 +1,141 @@
+"""The back office in the admin: who sees which button, GET never acts, POST calls the service."""
+
+import pytest
+from django.urls import reverse
+
+from loans.models import ApplicationStatus
+from loans.services import application_sign, application_take_for_review
+from tests.loans.drafts import complete_draft_for
+from tests.loans.factories import LoanProductFactory
+
+S = ApplicationStatus
+
+
+@pytest.fixture
+def signed(applicant):
+    application = complete_draft_for(applicant, LoanProductFactory())
+    return application_sign(
+        application=application, actor=applicant.user, document_sha256="0" * 64, ip_address=None
+    )
+
+
+def change_url(application) -> str:
+    return reverse("admin:loans_loanapplication_change", args=[application.pk])
+
+
+def action_url(application, name) -> str:
+    return reverse("admin:loans_loanapplication_action", args=[application.pk, name])
+
+
+@pytest.mark.parametrize("persona", ["analyst", "authorizer", "treasurer", "manager"])
+def test_every_staff_group_sees_the_list_and_the_application(signed, persona, request):
+    client = request.getfixturevalue(persona)
+    listing = client.get(reverse("admin:loans_loanapplication_changelist"))
+    assert listing.status_code == 200
+    assert signed.folio in listing.content.decode()
+    page = client.get(change_url(signed))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Historial" in html
+    assert "Cadena de auditoría íntegra" in html
+    # Read-only: no form field for the status, no save button.
+    assert 'name="status"' not in html
+    assert 'name="_save"' not in html
+
+
+def test_the_applicant_does_not_reach_the_admin(signed, applicant):
+    response = applicant.get(change_url(signed))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_only_the_analyst_sees_take_for_review(signed, analyst, authorizer):
+    assert action_url(signed, "revisar") in analyst.get(change_url(signed)).content.decode()
+    assert action_url(signed, "revisar") not in authorizer.get(change_url(signed)).content.decode()
+
+
+def test_get_shows_a_confirmation_and_changes_nothing(signed, analyst):
+    response = analyst.get(action_url(signed, "revisar"))
+    assert response.status_code == 200
+    assert "¿Tomar esta solicitud para revisarla?" in response.content.decode()
+    signed.refresh_from_db()
+    assert signed.status == S.SIGNED
+
+
+def test_post_takes_the_action_through_the_service(signed, analyst):
+    response = analyst.post(action_url(signed, "revisar"))
+    assert response.status_code == 302
+    assert response["Location"] == change_url(signed)
+    signed.refresh_from_db()
+    assert signed.status == S.IN_REVIEW
+    assert signed.analyst == analyst.user
+    assert signed.events.order_by("sequence").last().actor == analyst.user
+
+
+def test_a_persona_without_the_permission_gets_403(signed, authorizer):
+    response = authorizer.post(action_url(signed, "revisar"))
+    assert response.status_code == 403
+    signed.refresh_from_db()
+    assert signed.status == S.SIGNED
+
+
+def test_a_refused_action_says_why_and_changes_nothing(signed, analyst):
+    # Approving needs the review first (and an authorizer): the service refuses, the page says so.
+    from django.contrib.auth.models import Group
+
+    analyst.user.groups.add(Group.objects.get(name="Autorizadores"))
+    application_take_for_review(application=signed, actor=analyst.user, ip_address=None)
+    response = analyst.post(action_url(signed, "aprobar"))
+    assert response.status_code == 409
+    assert "separación de funciones" in response.content.decode()
+    signed.refresh_from_db()
+    assert signed.status == S.IN_REVIEW
+
+
+def test_returning_without_a_reason_keeps_the_form_with_a_400(signed, analyst):
+    application_take_for_review(application=signed, actor=analyst.user, ip_address=None)
+    response = analyst.post(action_url(signed, "devolver"), {"reason": ""})
+    assert response.status_code == 400
+    signed.refresh_from_db()
+    assert signed.status == S.IN_REVIEW
+
+
+def test_the_list_costs_the_same_queries_for_one_or_many(
+    analyst, applicant, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:loans_loanapplication_changelist")
+    complete_draft_for(applicant, LoanProductFactory())
+    with CaptureQueriesContext(connection) as one:
+        analyst.get(url)
+    from django.test import Client
+
+    from tests.factories import AffiliateLinkFactory
+
+    for _index in range(5):
+        link = AffiliateLinkFactory()
+        other = Client()
+        other.force_login(link.user)
+        other.user, other.affiliate = link.user, link.affiliate
+        complete_draft_for(other, LoanProductFactory())
+    with CaptureQueriesContext(connection) as many:
+        analyst.get(url)
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_the_page_shows_the_signed_contract_with_its_validation(
+    applicant, analyst, demo_credentials, settings, tmp_path
+):
+    from tests.signatures.test_signing import sign
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    draft = complete_draft_for(applicant, LoanProductFactory())
+    sign(applicant, draft, demo_credentials)
+
+    html = analyst.get(change_url(draft)).content.decode()
+    assert "Todas las firmas son válidas." in html
+    assert "FirmaSolicitante" in html
+    assert "B-LT" in html
+    assert applicant.affiliate.curp in html
