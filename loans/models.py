@@ -663,3 +663,34 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} · {self.spei_reference}"
+
+
+class Notification(models.Model):
+    """What the applicant is told about one event of their application: by email and in the
+    portal. One per event (the constraint is what makes "never twice" hold)."""
+
+    event = models.OneToOneField(
+        ApplicationEvent,
+        on_delete=models.PROTECT,
+        related_name="notification",
+        verbose_name=_("evento"),
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="loan_notifications",
+        verbose_name=_("destinatario"),
+    )
+    title = models.CharField(_("título"), max_length=200)
+    body = models.TextField(_("texto"))
+    created_at = models.DateTimeField(_("creada"))
+    emailed_at = models.DateTimeField(_("enviada por correo"), null=True, blank=True)
+    read_at = models.DateTimeField(_("leída"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("aviso")
+        verbose_name_plural = _("avisos")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from loans import audit
+from loans import audit, notifications
 from loans.models import (
     ApplicationEvent,
     ApplicationStatus,
@@ -186,7 +186,7 @@ def _transition(
         locked.status = to_status
         locked.status_changed_at = now
         locked.save(update_fields=["status", "status_changed_at", *extra_fields])
-        _event_append(
+        event = _event_append(
             application=locked,
             from_status=from_status,
             to_status=to_status,
@@ -195,6 +195,8 @@ def _transition(
             ip_address=ip_address,
             at=now,
         )
+        # The email and the notice go out after the commit (a task), never for a rollback.
+        notifications.queue_event_notification(event)
     application.status = locked.status
     application.status_changed_at = locked.status_changed_at
     for name in extra_fields:

@@ -32,6 +32,7 @@ from loans.models import (
     ApplicationStatus,
     DocumentKind,
     LoanApplication,
+    Notification,
     SupportingDocument,
 )
 from loans.selectors import application_quote, products_available
@@ -452,13 +453,25 @@ def application_list(request: HttpRequest) -> HttpResponse:
         .select_related("product")
         .order_by("-created_at")
     )
-    return render(request, "loans/application_list.html", {"applications": applications})
+    notices = Notification.objects.filter(
+        recipient=request.user, read_at__isnull=True
+    ).select_related("event__application")
+    return render(
+        request,
+        "loans/application_list.html",
+        {"applications": applications, "notices": notices},
+    )
 
 
 @login_required
 @require_safe
 def application_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    return _detail_page(request, _own_application(request, public_id))
+    application = _own_application(request, public_id)
+    # Its page shows what the notices said (the timeline): they count as read.
+    Notification.objects.filter(
+        recipient=request.user, event__application=application, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    return _detail_page(request, application)
 
 
 def _detail_page(

@@ -1,0 +1,103 @@
+"""The applicant hears of every change of their application, once, by email and in the portal."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django_q.models import OrmQ
+
+from loans.models import ApplicationEvent, Notification
+from loans.notifications import notify_event
+from loans.services import (
+    application_return,
+    application_sign,
+    application_take_for_review,
+)
+from tests.loans.drafts import complete_draft_for
+from tests.loans.factories import LoanProductFactory
+
+
+@pytest.fixture
+def draft(applicant):
+    return complete_draft_for(applicant, LoanProductFactory())
+
+
+def sign(draft, applicant):
+    return application_sign(
+        application=draft, actor=applicant.user, document_sha256="0" * 64, ip_address=None
+    )
+
+
+def last_event(application) -> ApplicationEvent:
+    return application.events.order_by("sequence").last()
+
+
+def test_a_transition_queues_the_notice_only_after_it_commits(
+    draft, applicant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sign(draft, applicant)
+    assert len(callbacks) == 1
+    assert OrmQ.objects.count() == 1
+
+
+def test_creating_a_draft_is_not_notified(applicant, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        complete_draft_for(applicant, LoanProductFactory())
+    assert callbacks == []
+
+
+def test_the_notice_is_emailed_once_in_spanish_with_a_link(draft, applicant, settings):
+    settings.PORTAL_BASE_URL = "https://prestamos.example.gob.mx"
+    sign(draft, applicant)
+    event = last_event(draft)
+
+    assert notify_event(event.pk) is True
+    assert notify_event(event.pk) is False  # a retried or duplicated task sends nothing more
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert draft.folio in message.subject
+    assert "firmada" in message.subject
+    assert "Recibimos tu solicitud firmada" in message.body
+    url = "https://prestamos.example.gob.mx" + reverse(
+        "loans:application_detail", args=[draft.public_id]
+    )
+    assert url in message.body
+    assert message.to == [draft.email]
+    assert Notification.objects.get(event=event).emailed_at is not None
+
+
+def test_the_reason_of_a_return_reaches_the_applicant(draft, applicant, analyst):
+    sign(draft, applicant)
+    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
+    notify_event(last_event(draft).pk)
+    application_return(
+        application=draft,
+        actor=analyst.user,
+        reason="La identificación está borrosa.",
+        ip_address=None,
+    )
+    notify_event(last_event(draft).pk)
+    assert "Motivo: La identificación está borrosa." in mail.outbox[-1].body
+    # The review's own note is internal: not in its email.
+    assert "Tomada para revisión" not in mail.outbox[0].body
+
+
+def test_unread_notices_show_in_mis_solicitudes_until_the_application_is_opened(draft, applicant):
+    sign(draft, applicant)
+    notify_event(last_event(draft).pk)
+
+    listing = applicant.get(reverse("loans:application_list")).content.decode()
+    assert f"Tu solicitud {draft.folio}: firmada" in listing
+
+    applicant.get(reverse("loans:application_detail", args=[draft.public_id]))
+
+    listing = applicant.get(reverse("loans:application_list")).content.decode()
+    assert f"Tu solicitud {draft.folio}: firmada" not in listing
+
+
+def test_nobody_else_sees_the_notice(draft, applicant, other_applicant):
+    sign(draft, applicant)
+    notify_event(last_event(draft).pk)
+    listing = other_applicant.get(reverse("loans:application_list")).content.decode()
+    assert draft.folio not in listing
