@@ -7,6 +7,11 @@ under a fresh name, with its SHA-256 recorded, and never overwritten nor deleted
 
 Both know what they sign only by a `reference` the caller gives (a loan's folio) and a
 `verification_token` printed on the document (its QR code): this app knows nothing of loans.
+
+A signed PDF can gain later signatures by incremental updates (the institute's seal): each
+result is a new `SignedDocument` that `supersedes` the one it was made from, under the same
+token, since it prints the same QR code. A token thus names a chain of versions, one per kind;
+the verification page shows the last one (`signatures.selectors.document_by_token`).
 """
 
 import hashlib
@@ -56,8 +61,9 @@ def signed_document_path(instance: "SignedDocument", filename: str) -> str:
 
 class SignedDocument(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    # Printed on the document (QR code): the public verification page finds it by this.
-    verification_token = models.UUIDField(_("código de verificación"), unique=True)
+    # Printed on the document (QR code): the public verification page finds it by this. Shared
+    # by the versions of one document (see `supersedes`); unique per kind (Meta).
+    verification_token = models.UUIDField(_("código de verificación"))
     reference = models.CharField(_("referencia"), max_length=40, db_index=True)
     kind = models.CharField(_("tipo de documento"), max_length=40)
     file = models.FileField(_("archivo"), upload_to=signed_document_path, max_length=200)
@@ -68,11 +74,24 @@ class SignedDocument(models.Model):
     signer_rfc = models.CharField("RFC", max_length=13)
     certificate_serial = models.CharField(_("número de serie del certificado"), max_length=80)
     certificate_issuer = models.CharField(_("emisor del certificado"), max_length=200)
+    # Empty when no person's account signed: the institute's seal, applied by a task.
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("cuenta que firmó"),
+    )
+    # The version this one was made from by adding a signature; one successor at most, so a
+    # document is never sealed twice into two different files.
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("versión anterior"),
     )
     created_at = models.DateTimeField(_("firmado"))
 
@@ -80,6 +99,11 @@ class SignedDocument(models.Model):
         verbose_name = _("documento firmado")
         verbose_name_plural = _("documentos firmados")
         ordering = ["reference", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["verification_token", "kind"], name="signed_document_token_kind"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} · {self.kind}"

@@ -231,7 +231,7 @@ async def _timestamp_report(document_timestamp) -> TimestampReport:
         intact=status.intact,
         valid=status.valid,
         trusted=status.trusted,
-        bottom_line=bool(status.bottom_line),
+        bottom_line=_timestamp_good(status),
     )
 
 

@@ -43,6 +43,8 @@ PBKDF2_ITERATIONS = 2048
 APPLICANT_VALIDITY = datetime.timedelta(days=4 * 365)
 # The password of the demo users' and the sample keys: printed by seed_demo and the README.
 DEMO_KEY_PASSWORD = "Demo-eFirma-2026"  # noqa: S105 - demo credentials, public by design
+# The password of the demo seal's PKCS#12 (`export_seal`), the default of SIGNATURES_SEAL_PASSWORD.
+DEMO_SEAL_PASSWORD = "Demo-Sello-ISSEG-2026"  # noqa: S105 - demo credentials, public by design
 X500_UNIQUE_IDENTIFIER = x509.ObjectIdentifier("2.5.4.45")
 X520_NAME = x509.ObjectIdentifier("2.5.4.41")
 

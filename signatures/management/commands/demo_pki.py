@@ -4,10 +4,12 @@
     manage.py demo_pki serve [--host H] [--port P]
     manage.py demo_pki issue --curp C --rfc R --name N --out DIR [--password P]
 
-`setup` generates the keys that are missing (never overwrites them), writes the trust store and
-the sample certificates (a revoked and an expired one). `serve` answers OCSP, CRL and TSA on
-DEMO_PKI_HOST:DEMO_PKI_PORT. `issue` writes `DIR/<curp>.cer` (DER) and `DIR/<curp>.key`
-(encrypted PKCS#8 DER, as the SAT's) and prints the key's password.
+`setup` generates the keys that are missing (never overwrites them), writes the trust store, the
+sample certificates (a revoked and an expired one) and the institute's seal as a PKCS#12
+(DEMO_PKI_DIR/seal.p12 with DEMO_SEAL_PASSWORD, the defaults of SIGNATURES_SEAL_PKCS12 and
+SIGNATURES_SEAL_PASSWORD). `serve` answers OCSP, CRL and TSA on DEMO_PKI_HOST:DEMO_PKI_PORT.
+`issue` writes `DIR/<curp>.cer` (DER) and `DIR/<curp>.key` (encrypted PKCS#8 DER, as the SAT's)
+and prints the key's password.
 """
 
 import datetime
@@ -17,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from stdnum.mx import curp as curp_number
 from stdnum.mx import rfc as rfc_number
 
-from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DemoPKI
+from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DEMO_SEAL_PASSWORD, DemoPKI
 from signatures.demo_pki.server import DemoPKIApplication
 
 # Two certificates every demo PKI carries, for trying the refusals by hand: made-up people with
@@ -86,6 +88,10 @@ class Command(BaseCommand):
                 f"Certificados de muestra (contraseña {DEMO_KEY_PASSWORD}): revocado "
                 f"{revoked.certificate_path}, vencido {expired.certificate_path}"
             )
+        # New keys mean a new seal certificate (or a new issuer of it): the old file is stale.
+        if created or not pki.seal_path.exists():
+            seal = pki.export_seal(DEMO_SEAL_PASSWORD)
+            self.stdout.write(f"Sello institucional (contraseña {DEMO_SEAL_PASSWORD}): {seal}")
         self.stdout.write(f"Almacén de confianza: {pki.trust_dir}")
 
     def _serve(self, pki: DemoPKI, host: str, port: int) -> None:

@@ -1,0 +1,210 @@
+"""The institute's electronic seal on a signed PDF: PAdES B-LTA with the server's own key.
+
+`seal_pdf` adds the seal as one more approval signature, in an incremental update, so the
+signatures already in the file stay valid (a certification signature could only be the first
+one). Like the applicant's, it carries a signature time-stamp and the validation data of the
+seal's and the TSA's chains in the DSS (B-LT); then pyHanko adds a document time-stamp over
+everything (B-LTA), which also covers the earlier signatures and their validation data.
+
+The key and certificate come from a PKCS#12 (SIGNATURES_SEAL_PKCS12, SIGNATURES_SEAL_PASSWORD).
+A seal is never applied twice to one field: `has_signature_field` tells a caller whether it is
+there already, and `seal_pdf` refuses (`AlreadySealed`) rather than return the file unchanged,
+because a field signed by anyone at all is not proof of the institute's seal.
+
+`document_seal` seals a stored `SignedDocument` into a new one that supersedes it, once.
+Like `signatures.pades`, this module knows nothing of loans.
+"""
+
+import asyncio
+import hashlib
+import logging
+from io import BytesIO
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator.errors import (
+    CertificateFetchError,
+    InsufficientRevinfoError,
+    PathError,
+    PathValidationError,
+)
+
+from signatures.certificates import subject_identity
+from signatures.models import SignedDocument
+from signatures.pades import DIGEST_ALGORITHM, ServiceUnavailable
+from signatures.services import write_once
+from signatures.trust import trust_store, validation_context
+
+logger = logging.getLogger(__name__)
+
+
+class SealUnavailable(Exception):
+    """The seal cannot be used as configured (file, password, certificate); retrying won't help."""
+
+
+class AlreadySealed(ValueError):
+    """The PDF already has a signature in the field the seal would go to."""
+
+
+class SourceAltered(ValueError):
+    """A stored document's file no longer has the SHA-256 recorded for it: it is not sealed."""
+
+
+def has_signature_field(pdf: bytes, field_name: str) -> bool:
+    """Whether the PDF carries a signature (not merely an empty field) named ``field_name``."""
+    reader = PdfFileReader(BytesIO(pdf))
+    return any(signature.field_name == field_name for signature in reader.embedded_signatures)
+
+
+def seal_pdf(pdf: bytes, *, field_name: str, reason: str, location: str) -> bytes:
+    """The PDF with the institute's seal added, at PAdES B-LTA.
+
+    Raises `AlreadySealed`, `SealUnavailable`, or `ServiceUnavailable` when the TSA or a
+    revocation service does not answer (the same call may work later). Nothing is written.
+    """
+    if has_signature_field(pdf, field_name):
+        raise AlreadySealed(field_name)
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm=DIGEST_ALGORITHM,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
+        embed_validation_info=True,
+        use_pades_lta=True,
+        timestamp_field_name=f"{field_name}SelloDeTiempo",
+        validation_context=validation_context(),
+    )
+    pdf_signer = signers.PdfSigner(
+        metadata,
+        signer=_seal_signer(),
+        timestamper=RequestsHTTPTimeStamper(
+            settings.SIGNATURES_TSA_URL, timeout=settings.SIGNATURES_HTTP_TIMEOUT
+        ),
+        # Invisible, like the applicant's: the contract prints who signs and how.
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=-1),
+    )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    try:
+        output = asyncio.run(pdf_signer.async_sign_pdf(writer))
+    except (SigningError, TimestampRequestError, OSError, PathError, PathValidationError) as error:
+        translated = _translated(error)
+        if translated is None:
+            raise
+        raise translated from error
+    return output.getvalue()
+
+
+@transaction.atomic
+def document_seal(
+    *, document: SignedDocument, kind: str, field_name: str, reason: str, location: str
+) -> SignedDocument:
+    """Seal a stored document into a new `SignedDocument` of ``kind``; idempotent.
+
+    If the reference already has a document of ``kind``, that one is returned and nothing is
+    sealed. Concurrent runs queue on the source's row. The sealed file is written (under a new
+    name) before its row: a worker killed in between leaves an unreferenced file, and the
+    next run seals again and completes.
+    """
+    if kind == document.kind:
+        raise ValueError("The sealed document needs a kind of its own.")
+    source = SignedDocument.objects.select_for_update().get(pk=document.pk)
+    existing = (
+        SignedDocument.objects.filter(reference=source.reference, kind=kind)
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    with source.file.open("rb") as handle:
+        content = handle.read()
+    # The seal vouches for what was signed: never for a file changed since it was recorded.
+    if hashlib.sha256(content).hexdigest() != source.sha256:
+        raise SourceAltered(source.file.name)
+    sealed = seal_pdf(content, field_name=field_name, reason=reason, location=location)
+    record = _sealed_record(source=source, kind=kind, field_name=field_name, content=sealed)
+    logger.info("Documento %s sellado (%s); SHA-256 %s", record.reference, kind, record.sha256)
+    return record
+
+
+def _seal_signer() -> signers.SimpleSigner:
+    path = Path(settings.SIGNATURES_SEAL_PKCS12)
+    if not path.is_file():
+        raise SealUnavailable(
+            _(
+                "No se encuentra el archivo del sello institucional (%(path)s); revise "
+                "SIGNATURES_SEAL_PKCS12. En el entorno de demostración, ejecute "
+                "«manage.py demo_pki setup»."
+            )
+            % {"path": path}
+        )
+    # pyHanko logs why a PKCS#12 does not load (damaged, wrong password, no key) and says None.
+    signer = signers.SimpleSigner.load_pkcs12(
+        path,
+        other_certs=trust_store().intermediates,
+        passphrase=settings.SIGNATURES_SEAL_PASSWORD.encode(),
+    )
+    if signer is None:
+        raise SealUnavailable(
+            _(
+                "No se pudo abrir el sello institucional (%(path)s): no es un PKCS#12 con llave "
+                "y certificado, o la contraseña (SIGNATURES_SEAL_PASSWORD) no es la correcta."
+            )
+            % {"path": path}
+        )
+    return signer
+
+
+def _translated(error: Exception) -> Exception | None:
+    # pyHanko wraps failures of its pre-signing checks in a SigningError.
+    cause = error.__cause__ if isinstance(error, SigningError) else error
+    if isinstance(cause, TimestampRequestError | OSError):
+        return ServiceUnavailable("TSA")
+    if isinstance(cause, InsufficientRevinfoError | CertificateFetchError):
+        return ServiceUnavailable("revocation")
+    if isinstance(cause, PathError | PathValidationError):
+        return SealUnavailable(
+            _(
+                "El certificado del sello institucional no es válido (vencido, revocado o de "
+                "una autoridad no reconocida): %(error)s"
+            )
+            % {"error": cause}
+        )
+    return None
+
+
+def _sealed_record(
+    *, source: SignedDocument, kind: str, field_name: str, content: bytes
+) -> SignedDocument:
+    reader = PdfFileReader(BytesIO(content))
+    [seal] = [sig for sig in reader.embedded_signatures if sig.field_name == field_name]
+    identity = subject_identity(seal.signer_cert)
+    record = SignedDocument(
+        # Same printed QR code: the verification page shows the latest version of the chain.
+        verification_token=source.verification_token,
+        supersedes=source,
+        reference=source.reference,
+        kind=kind,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        signer_name=identity.name,
+        signer_curp=identity.curp,
+        signer_rfc=identity.rfc,
+        certificate_serial=identity.serial,
+        certificate_issuer=identity.issuer,
+        signed_by=None,
+        created_at=timezone.now(),
+    )
+    name = record.file.field.generate_filename(record, "documento.pdf")
+    record.file.name = write_once(name, content)
+    record.save()
+    return record
