@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,6 +35,9 @@ from loans.services import (
     application_take_for_review,
 )
 from loans.services.review import PERMISSION_APPROVE, PERMISSION_PAY, PERMISSION_REVIEW
+from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
+from loans.tasks import SEALED_STATES
+from signatures.models import SignedDocument
 
 S = ApplicationStatus
 
@@ -173,7 +177,7 @@ class LoanApplicationAdmin(admin.ModelAdmin):
         "product",
         "amount",
         "quincenas",
-        "status",
+        "status_with_seal",
         "days_in_status",
         "analyst",
     )
@@ -225,6 +229,16 @@ class LoanApplicationAdmin(admin.ModelAdmin):
         ),
         (_("Personal"), {"fields": ("analyst", "approver")}),
     )
+
+    def get_queryset(self, request):
+        sealed = SignedDocument.objects.filter(
+            kind=SEALED_CONTRACT_KIND, reference=OuterRef("folio")
+        )
+        return super().get_queryset(request).annotate(sealed=Exists(sealed))
+
+    @admin.display(description=_("estado"), ordering="status")
+    def status_with_seal(self, application: LoanApplication) -> str:
+        return status_with_seal(application, sealed=application.sealed)
 
     @admin.display(description=_("solicitante"), ordering="affiliate__first_surname")
     def applicant_name(self, application: LoanApplication) -> str:
@@ -341,7 +355,6 @@ SNAPSHOT_FIELDS = (
 def review_context(application: LoanApplication) -> dict:
     """What the change page shows besides the fields: then and now, eligibility, documents,
     the contract and its signatures, the timeline and the audit chain."""
-    from loans.signing import application_signed_contract
     from signatures.validation import validate_pdf
 
     refresh = affiliate_refresh(affiliate=application.affiliate)
@@ -362,7 +375,9 @@ def review_context(application: LoanApplication) -> dict:
     )
     contract = application_signed_contract(application)
     report = validate_pdf(contract.file.read()) if contract else None
+    sealed = contract is not None and contract.kind == SEALED_CONTRACT_KIND
     return {
+        "status_with_seal": status_with_seal(application, sealed=sealed),
         "refresh": refresh,
         "comparison": comparison,
         "eligibility": eligibility,
@@ -372,6 +387,13 @@ def review_context(application: LoanApplication) -> dict:
         "events": application.events.select_related("actor").order_by("sequence"),
         "audit": audit_chain_report(),
     }
+
+
+def status_with_seal(application: LoanApplication, *, sealed: bool) -> str:
+    """ "Aprobada, sello pendiente" while the seal task has not sealed the contract yet."""
+    if application.status in SEALED_STATES and not sealed:
+        return _("%(status)s, sello pendiente") % {"status": application.get_status_display()}
+    return application.get_status_display()
 
 
 def _differs(then, now) -> bool:

@@ -10,6 +10,13 @@ SCHEDULES = [
         "schedule_type": Schedule.HOURLY,
     },
     {
+        # Retries the seals that a TSA or revocation service outage left pending.
+        "name": "loans.seal_pending_contracts",
+        "func": "loans.tasks.seal_pending_contracts",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+    {
         # The signatures app's own housekeeping, scheduled here with the rest.
         "name": "signatures.signing_sessions_purge",
         "func": "signatures.tasks.signing_sessions_purge",
@@ -25,6 +32,7 @@ def ensure_schedules(**kwargs) -> None:
             defaults={
                 "func": definition["func"],
                 "schedule_type": definition["schedule_type"],
+                "minutes": definition.get("minutes"),
                 "repeats": -1,
             },
         )

@@ -17,6 +17,7 @@ from loans.models import LoanApplication
 from loans.services import ApplicationError, application_sign
 from signatures.models import SignedDocument
 from signatures.pades import SignatureAppearance
+from signatures.seal import document_seal
 from signatures.services import (
     PreparedSession,
     SigningError,
@@ -26,7 +27,9 @@ from signatures.services import (
 )
 
 CONTRACT_KIND = "contrato"
+SEALED_CONTRACT_KIND = "contrato_sellado"
 APPLICANT_FIELD = "FirmaSolicitante"
+SEAL_FIELD = "SelloISSEG"
 
 
 def application_sign_prepare(
@@ -90,7 +93,35 @@ def application_sign_finish(
 
 
 def application_signed_contract(application: LoanApplication) -> SignedDocument | None:
-    return latest_signed_document(reference=application.folio, kind=CONTRACT_KIND)
+    """The contract as it stands: with the institute's seal once approved, else as signed."""
+    return latest_signed_document(
+        reference=application.folio, kind=SEALED_CONTRACT_KIND
+    ) or latest_signed_document(reference=application.folio, kind=CONTRACT_KIND)
+
+
+def application_seal_contract(application: LoanApplication) -> SignedDocument:
+    """The institute's seal on the contract of an approved application; idempotent.
+
+    Raises `signatures.pades.ServiceUnavailable` when the TSA or a revocation service does not
+    answer (a later run will seal), `signatures.seal.SealUnavailable` when the seal itself is
+    misconfigured.
+    """
+    signed = latest_signed_document(reference=application.folio, kind=CONTRACT_KIND)
+    if signed is None:
+        raise SigningError(
+            "not_signed",
+            _("La solicitud %(folio)s no tiene contrato firmado que sellar.")
+            % {"folio": application.folio},
+            409,
+        )
+    return document_seal(
+        document=signed,
+        kind=SEALED_CONTRACT_KIND,
+        field_name=SEAL_FIELD,
+        reason=_("Aprobación del préstamo %(folio)s por el %(institute)s")
+        % {"folio": application.folio, "institute": settings.INSTITUTE_SHORT_NAME},
+        location=settings.INSTITUTE_CITY,
+    )
 
 
 def _require_signable(application: LoanApplication) -> None:

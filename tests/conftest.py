@@ -140,3 +140,13 @@ def demo_credentials(demo_pki, applicant, tmp_path) -> Credentials:
         out_dir=tmp_path / "efirma",
     )
     return Credentials.from_issued(issued)
+
+
+@pytest.fixture
+def seal(demo_pki, settings):
+    """The demo PKI's seal as a PKCS#12 file, configured as production configures its own."""
+    from signatures.demo_pki.authority import DEMO_SEAL_PASSWORD
+
+    settings.SIGNATURES_SEAL_PKCS12 = demo_pki.export_seal(DEMO_SEAL_PASSWORD)
+    settings.SIGNATURES_SEAL_PASSWORD = DEMO_SEAL_PASSWORD
+    return settings.SIGNATURES_SEAL_PKCS12

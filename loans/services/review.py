@@ -21,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_q.tasks import async_task
 
 from isseg_portal.money import pesos
 from loans.models import LoanApplication, Payment, RejectionReason
@@ -118,14 +119,20 @@ def application_approve(
         locked.approver = actor
         return ["approver"]
 
-    return _transition(
-        application=application,
-        to_status=S.APPROVED,
-        actor=actor,
-        reason=_("Aprobada."),
-        ip_address=ip_address,
-        before_save=check_duties,
-    )
+    with transaction.atomic():
+        approved = _transition(
+            application=application,
+            to_status=S.APPROVED,
+            actor=actor,
+            reason=_("Aprobada."),
+            ip_address=ip_address,
+            before_save=check_duties,
+        )
+        application_id = approved.pk
+        transaction.on_commit(
+            lambda: async_task("loans.tasks.seal_approved_contract", application_id, group="seals")
+        )
+    return approved
 
 
 @dataclass(frozen=True)

@@ -32,20 +32,11 @@ pytestmark = pytest.mark.usefixtures("media_root")
 
 SEAL_FIELD = "SelloISSEG"
 SEAL_KIND = "contrato-sellado"
-SEAL_PASSWORD = "sello-de-prueba"
 
 
 @pytest.fixture
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def seal(demo_pki, settings):
-    """The demo PKI's seal as a PKCS#12 file, configured as production configures its own."""
-    settings.SIGNATURES_SEAL_PKCS12 = demo_pki.export_seal(SEAL_PASSWORD)
-    settings.SIGNATURES_SEAL_PASSWORD = SEAL_PASSWORD
-    return settings.SIGNATURES_SEAL_PKCS12
 
 
 @pytest.fixture
