@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "django_q",
     "isseg_portal",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "isseg_portal.middleware.StaffSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "isseg_portal.urls"
@@ -393,3 +395,8 @@ SIGNATURES_SEAL_PASSWORD = os.environ.get("SIGNATURES_SEAL_PASSWORD", "Demo-Sell
 # Whoever took an application for review may not approve it. Small offices with one person per
 # desk may turn this off (LOANS_SEPARATION_OF_DUTIES=0); every action is still in the audit chain.
 LOANS_SEPARATION_OF_DUTIES = env_bool("LOANS_SEPARATION_OF_DUTIES", True)
+# Staff reach the admin only with a second factor (allauth MFA, TOTP): on by default outside
+# DEBUG. Staff without an authenticator are sent to set one up first.
+STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", not DEBUG)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "ISSEG Préstamos en línea"

@@ -1,9 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from isseg_portal import views
 
+# Staff log in through allauth (which asks for the second factor), not the admin's own form.
+admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = _("ISSEG · Préstamos en línea · Administración")
 admin.site.site_title = _("ISSEG Préstamos en línea")
 admin.site.index_title = _("Administración del portal")
@@ -17,5 +20,7 @@ urlpatterns = [
     path("cuenta/", include("allauth.urls")),
     path("afiliacion/", include("affiliates.urls")),
     path("", include("loans.urls")),
+    # Before the admin: its catch-all view would answer every path under admin/.
+    path("admin/tesoreria/", include("loans.admin_exports")),
     path("admin/", admin.site.urls),
 ]
