@@ -694,3 +694,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class StaffDigest(models.Model):
+    """One digest of newly signed applications sent to the analysts: it covered the events up
+    to `last_sequence`, so the next one starts after it and none is announced twice."""
+
+    last_sequence = models.PositiveBigIntegerField(_("último evento incluido"), unique=True)
+    applications = models.PositiveIntegerField(_("solicitudes incluidas"))
+    sent_at = models.DateTimeField(_("enviado"))
+
+    class Meta:
+        verbose_name = _("resumen para el personal")
+        verbose_name_plural = _("resúmenes para el personal")
+        ordering = ["-last_sequence"]
+
+    def __str__(self) -> str:
+        return f"{self.sent_at:%Y-%m-%d %H:%M} · {self.applications}"

@@ -9,6 +9,7 @@ row per event, and the email is sent only while that row says it was not.
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
-from loans.models import ApplicationEvent, ApplicationStatus, Notification
+from loans.models import ApplicationEvent, ApplicationStatus, Notification, StaffDigest
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +112,53 @@ def _notification_for(event: ApplicationEvent) -> Notification:
         },
     )
     return notification
+
+
+ANALYSTS_GROUP = "Analistas"
+
+
+def staff_digest() -> int:
+    """Email the analysts the applications signed since the last digest; return how many.
+
+    Scheduled hourly. The digest row is written in the same transaction that reads the events,
+    under a lock, so two runs never announce the same application twice.
+    """
+    with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
+        last = StaffDigest.objects.select_for_update().order_by("-last_sequence").first()
+        since = last.last_sequence if last else 0
+        events = list(
+            ApplicationEvent.objects.filter(to_status=S.SIGNED, sequence__gt=since)
+            .select_related("application__affiliate", "application__product")
+            .order_by("sequence")
+        )
+        if not events:
+            return 0
+        recipients = list(
+            get_user_model()
+            .objects.filter(groups__name=ANALYSTS_GROUP, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        StaffDigest.objects.create(
+            last_sequence=events[-1].sequence,
+            applications=len(events),
+            sent_at=timezone.now(),
+        )
+        if recipients:
+            send_mail(
+                subject=_("%(institute)s · %(count)s solicitudes firmadas por revisar")
+                % {"institute": settings.INSTITUTE_SHORT_NAME, "count": len(events)},
+                message=render_to_string(
+                    "loans/email/staff_digest.txt",
+                    {
+                        "events": events,
+                        "admin_url": settings.PORTAL_BASE_URL
+                        + reverse("admin:loans_loanapplication_changelist")
+                        + "?status__exact=signed",
+                    },
+                ),
+                from_email=None,
+                recipient_list=recipients,
+            )
+    logger.info("Resumen al personal: %s solicitudes", len(events))
+    return len(events)

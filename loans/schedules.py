@@ -10,6 +10,11 @@ SCHEDULES = [
         "schedule_type": Schedule.HOURLY,
     },
     {
+        "name": "loans.staff_digest",
+        "func": "loans.notifications.staff_digest",
+        "schedule_type": Schedule.HOURLY,
+    },
+    {
         # Retries the seals that a TSA or revocation service outage left pending.
         "name": "loans.seal_pending_contracts",
         "func": "loans.tasks.seal_pending_contracts",

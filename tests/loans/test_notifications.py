@@ -101,3 +101,23 @@ def test_nobody_else_sees_the_notice(draft, applicant, other_applicant):
     notify_event(last_event(draft).pk)
     listing = other_applicant.get(reverse("loans:application_list")).content.decode()
     assert draft.folio not in listing
+
+
+def test_analysts_get_one_digest_of_new_signed_applications(
+    draft, applicant, analyst, authorizer, other_applicant
+):
+    from loans.notifications import staff_digest
+
+    sign(draft, applicant)
+    other = complete_draft_for(other_applicant, LoanProductFactory())
+    sign(other, other_applicant)
+
+    assert staff_digest() == 2
+    assert staff_digest() == 0  # the same applications are never announced twice
+
+    [digest] = [message for message in mail.outbox if analyst.user.email in message.to]
+    assert authorizer.user.email not in digest.to
+    assert "2 solicitudes firmadas" in digest.subject
+    assert draft.folio in digest.body
+    assert other.folio in digest.body
+    assert "/admin/loans/loanapplication/?status__exact=signed" in digest.body
