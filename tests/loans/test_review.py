@@ -235,3 +235,61 @@ def test_a_loan_is_paid_once(signed, analyst, authorizer, treasurer):
             ip_address=None,
         )
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_authorizers_approving_at_once_give_one_approval_and_one_seal_task():
+    import threading
+
+    from django.contrib.auth.models import Group
+    from django.db import connection, connections
+    from django_q.models import OrmQ
+
+    from tests.factories import AffiliateLinkFactory, UserFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the row lock is PostgreSQL's to prove.")
+    link = AffiliateLinkFactory()
+    from django.test import Client
+
+    client = Client()
+    client.force_login(link.user)
+    client.user, client.affiliate = link.user, link.affiliate
+    application = complete_draft_for(client, LoanProductFactory())
+    application_sign(
+        application=application, actor=link.user, document_sha256="0" * 64, ip_address=None
+    )
+    reviewer = UserFactory(is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="Analistas"))
+    application_take_for_review(application=application, actor=reviewer, ip_address=None)
+    authorizers = []
+    for _index in range(2):
+        user = UserFactory(is_staff=True)
+        user.groups.add(Group.objects.get(name="Autorizadores"))
+        authorizers.append(user)
+    OrmQ.objects.all().delete()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def approve(user) -> None:
+        try:
+            barrier.wait(timeout=10)
+            application_approve(application=application, actor=user, ip_address=None)
+            outcomes.append("approved")
+        except ApplicationError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=approve, args=(user,)) for user in authorizers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["approved", "refused"]
+    assert application.events.filter(to_status=S.APPROVED).count() == 1
+    seal_tasks = [
+        task for task in OrmQ.objects.all() if task.func() == "loans.tasks.seal_approved_contract"
+    ]
+    assert len(seal_tasks) == 1
