@@ -354,6 +354,10 @@ class ApplicationStatus(models.TextChoices):
     EXPIRED = "expired", _("Vencida")
 
 
+# A draft is filled in; a returned application is corrected and signed again, the same way.
+EDITABLE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.RETURNED)
+
+
 class FolioCounter(models.Model):
     """The last folio number given in a year; locked while the next one is taken."""
 
@@ -487,9 +491,14 @@ class LoanApplication(models.Model):
         return self.folio
 
     @property
+    def is_editable(self) -> bool:
+        """The applicant may change its data: a draft, or one returned for correction."""
+        return self.status in EDITABLE_STATUSES
+
+    @property
     def is_signable(self) -> bool:
-        """A complete draft: the applicant may sign its contract."""
-        return self.status == ApplicationStatus.DRAFT and self.completed_at is not None
+        """Complete and editable: the applicant may sign (again, when it was returned)."""
+        return self.is_editable and self.completed_at is not None
 
 
 class ApplicationEvent(models.Model):

@@ -68,12 +68,19 @@ def application_return(
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Escribe qué debe corregir el solicitante."))
+
+    def reopen(locked: LoanApplication) -> list[str]:
+        # The applicant corrects, confirms the review step again and signs a new contract.
+        locked.completed_at = None
+        return ["completed_at"]
+
     return _transition(
         application=application,
         to_status=S.RETURNED,
         actor=actor,
         reason=reason,
         ip_address=ip_address,
+        before_save=reopen,
     )
 
 

@@ -267,7 +267,7 @@ def _folio_next(*, year: int) -> str:
 
 def _draft_locked(application: LoanApplication) -> LoanApplication:
     locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
-    if locked.status != S.DRAFT:
+    if not locked.is_editable:
         raise ApplicationError(
             _("La solicitud %(folio)s está %(status)s: ya no se puede modificar.")
             % {"folio": locked.folio, "status": locked.get_status_display().lower()}

@@ -170,7 +170,7 @@ def application_step(request: HttpRequest, public_id: UUID, step: int) -> HttpRe
     if (
         request.method == "POST"
         and step == DOCUMENTS_STEP
-        and application.status == S.DRAFT
+        and application.is_editable
         and _content_length(request) > MAX_UPLOAD_REQUEST_BYTES
     ):
         # Nothing was read or changed, so there is nothing CSRF could abuse.
@@ -188,7 +188,7 @@ def application_step(request: HttpRequest, public_id: UUID, step: int) -> HttpRe
 
 @csrf_protect
 def _step(request: HttpRequest, *, application: LoanApplication, step: int) -> HttpResponse:
-    if application.status != S.DRAFT:
+    if not application.is_editable:
         message = _("La solicitud %(folio)s está %(status)s: ya no se puede modificar.") % {
             "folio": application.folio,
             "status": application.get_status_display().lower(),
@@ -477,7 +477,7 @@ def application_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def _detail_page(
     request: HttpRequest, application: LoanApplication, *, status: int = 200
 ) -> HttpResponse:
-    is_draft = application.status == S.DRAFT
+    is_editable = application.is_editable
     return render(
         request,
         "loans/application_detail.html",
@@ -489,7 +489,7 @@ def _detail_page(
             "can_cancel": _can_cancel(application),
             "continue_url": (
                 _step_url(application, _open_step(application))
-                if is_draft and application.completed_at is None
+                if is_editable and application.completed_at is None
                 else ""
             ),
             "draft_expiry_days": settings.LOAN_DRAFT_EXPIRY_DAYS,

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from loans.contract import contract_pdf
-from loans.models import ApplicationStatus
 from loans.views.applications import _own_application
 
 
@@ -26,7 +25,7 @@ from loans.views.applications import _own_application
 def contract_preview(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The contract marked BORRADOR, shown in the browser, for the owner of a complete draft."""
     application = _own_application(request, public_id)
-    if application.status != ApplicationStatus.DRAFT:
+    if not application.is_editable:
         messages.info(
             request,
             _(

@@ -72,7 +72,7 @@ def sign_page(request: HttpRequest, folio: str) -> HttpResponse:
             request, _("La solicitud %(folio)s ya está firmada.") % {"folio": application.folio}
         )
         return redirect("loans:application_detail", public_id=application.public_id)
-    if application.status != ApplicationStatus.DRAFT:
+    if not application.is_editable:
         messages.info(
             request,
             _("La solicitud %(folio)s está %(status)s: ya no se puede firmar.")

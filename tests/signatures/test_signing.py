@@ -384,3 +384,40 @@ def test_expired_signing_sessions_are_purged_a_day_later(applicant, draft, demo_
     assert list(SigningSession.objects.values_list("pk", flat=True)) == [recent.pk]
     assert signing_sessions_purge() == 0
     assert Schedule.objects.filter(func="signatures.tasks.signing_sessions_purge").exists()
+
+
+def test_a_returned_application_is_corrected_and_signed_again(
+    applicant, draft, demo_credentials, analyst
+):
+    from loans.services import (
+        application_complete,
+        application_return,
+        application_take_for_review,
+    )
+
+    sign(applicant, draft, demo_credentials)
+    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
+    application_return(
+        application=draft,
+        actor=analyst.user,
+        reason="Falta el comprobante de domicilio legible.",
+        ip_address=None,
+    )
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.RETURNED
+    assert draft.completed_at is None
+
+    detail = applicant.get(reverse("loans:application_detail", args=[draft.public_id]))
+    assert "Corregir mi solicitud" in detail.content.decode()
+    # The steps can be saved again, and the review confirmed again...
+    step_2 = reverse("loans:application_step", args=[draft.public_id, 2])
+    response = applicant.post(step_2, {"phone": "4737654321", "email": "ana@example.org"})
+    assert response.status_code == 302
+    application_complete(application=draft, privacy_accepted=True, terms_accepted=True)
+    # ...and the contract is signed again: a second signed PDF, the first one kept.
+    _body, finished = sign(applicant, draft, demo_credentials)
+    assert finished.status_code == 200, finished.json()
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.SIGNED
+    assert SignedDocument.objects.filter(reference=draft.folio).count() == 2
+    assert draft.events.order_by("sequence").last().from_status == ApplicationStatus.RETURNED
