@@ -64,8 +64,12 @@ def queue_event_notification(event: ApplicationEvent) -> None:
     )
 
 
-def notify_event(event_id: int) -> bool:
-    """Create the notice of one event and email it, once. Returns whether an email went out."""
+def notify_event(event_id: int, *, connection=None) -> bool:
+    """Create the notice of one event and email it, once. Returns whether an email went out.
+
+    ``connection``: an email connection to use instead of the configured one (seed_demo passes
+    the dummy backend: its notices are posted, their emails to made-up addresses discarded).
+    """
     with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
         event = ApplicationEvent.objects.select_related("application__applicant").get(pk=event_id)
         notification = _notification_for(event)
@@ -86,6 +90,7 @@ def notify_event(event_id: int) -> bool:
             ),
             from_email=None,
             recipient_list=[application.email or application.applicant.email],
+            connection=connection,
         )
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])

@@ -89,6 +89,8 @@ def application_sign_finish(
         token=token,
         signature_b64=signature_b64,
         on_signed=on_signed,
+        # The contract is dated, and its payment calendar computed, on the day it was prepared.
+        same_day=True,
     )
 
 

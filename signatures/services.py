@@ -143,8 +143,12 @@ def signing_finish(
     token: str,
     signature_b64: str,
     on_signed: Callable[[SignedDocument], None],
+    same_day: bool = False,
 ) -> SignedDocument:
     """Complete the signature of a prepared session.
+
+    ``same_day``: the document carries the date it was prepared on (a contract's date of
+    signing), so a session prepared on another local day is refused as expired.
 
     ``on_signed(document)`` runs in the same transaction as the record of the signed document;
     by raising, it undoes that record (the file stays, unreferenced: nothing is overwritten).
@@ -153,6 +157,8 @@ def signing_finish(
     refusal: SigningError | None = None
     with transaction.atomic():
         session = _session_locked(owner=owner, reference=reference, token=token)
+        if same_day and timezone.localdate(session.created_at) != timezone.localdate():
+            raise _session_expired()
         certificate = load_certificate(bytes(session.certificate))
         try:
             signed_pdf = pades_finish(_prepared(session), certificate, signature)
@@ -222,15 +228,19 @@ def _session_locked(*, owner: AbstractBaseUser, reference: str, token: str) -> S
         .first()
     )
     if session is None or session.finished_at is not None or session.expires_at <= timezone.now():
-        raise SigningError(
-            "session_expired",
-            _(
-                "La sesión de firma venció o ya se usó. Vuelve a firmar: tus archivos siguen "
-                "seleccionados y lo que ya capturaste está guardado."
-            ),
-            400,
-        )
+        raise _session_expired()
     return session
+
+
+def _session_expired() -> SigningError:
+    return SigningError(
+        "session_expired",
+        _(
+            "La sesión de firma venció o ya se usó. Vuelve a firmar: tus archivos siguen "
+            "seleccionados y lo que ya capturaste está guardado."
+        ),
+        400,
+    )
 
 
 def _prepared(session: SigningSession) -> PreparedSignature:

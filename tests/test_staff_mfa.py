@@ -85,4 +85,4 @@ def test_the_setup_page_shows_the_qr_code_in_spanish(client: Client):
     assert response.status_code == 200
     page = response.content.decode()
     assert "<svg" in page or "data:image" in page
-    assert "lang=\"es" in page
+    assert 'lang="es' in page

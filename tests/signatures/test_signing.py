@@ -421,3 +421,15 @@ def test_a_returned_application_is_corrected_and_signed_again(
     assert draft.status == ApplicationStatus.SIGNED
     assert SignedDocument.objects.filter(reference=draft.folio).count() == 2
     assert draft.events.order_by("sequence").last().from_status == ApplicationStatus.RETURNED
+
+
+def test_a_session_prepared_on_another_day_is_refused(applicant, draft, demo_credentials):
+    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    yesterday = timezone.now() - timedelta(days=1)
+    SigningSession.objects.update(created_at=yesterday)
+    signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
+    response = finish(applicant, draft, body["session"], signature)
+    assert response.status_code == 400
+    assert response.json()["error"] == "session_expired"
+    draft.refresh_from_db()
+    assert draft.status == ApplicationStatus.DRAFT
