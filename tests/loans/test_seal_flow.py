@@ -88,3 +88,82 @@ def test_tsa_down_leaves_the_seal_pending_and_the_sweep_completes_it(approved, a
 
     assert seal_pending_contracts() == 1
     assert "sello pendiente" not in analyst.get(change).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_of_a_seal_leaves_nothing_and_the_retry_completes(
+    applicant, analyst, authorizer, demo_credentials, seal, settings, tmp_path
+):
+    """A real worker process, killed with SIGKILL while it waits for the TSA during the seal."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("The worker process needs the test database on a server (PostgreSQL).")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    draft = complete_draft_for(applicant, LoanProductFactory())
+    sign(applicant, draft, demo_credentials)
+    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
+    application_approve(application=draft, actor=authorizer.user, ip_address=None)
+
+    # A TSA that accepts the connection and never answers: the worker is stuck mid-seal.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    reached = threading.Event()
+    held = []
+
+    def hold() -> None:
+        client, _address = silent.accept()
+        held.append(client)
+        reached.set()
+
+    threading.Thread(target=hold, daemon=True).start()
+    database = connection.settings_dict
+    environment = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        ),
+        "ISSEG_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SIGNATURES_TRUST_DIR": str(settings.SIGNATURES_TRUST_DIR),
+        "SIGNATURES_SEAL_PKCS12": str(settings.SIGNATURES_SEAL_PKCS12),
+        "SIGNATURES_SEAL_PASSWORD": settings.SIGNATURES_SEAL_PASSWORD,
+        "SIGNATURES_TSA_URL": f"http://127.0.0.1:{silent.getsockname()[1]}/tsa",
+        "SIGNATURES_HTTP_TIMEOUT": "120",
+        "DJANGO_SETTINGS_MODULE": "isseg_portal.settings",
+    }
+    worker = subprocess.Popen(  # noqa: S603 - our interpreter, a fixed script
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from loans.tasks import seal_approved_contract; "
+            f"seal_approved_contract({draft.pk})",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+    )
+    try:
+        assert reached.wait(timeout=60), "the worker never reached the TSA"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        silent.close()
+        for client in held:
+            client.close()
+
+    assert not SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).exists()
+    files = sorted(path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file())
+    assert len(files) == 1 + draft.documents.count()  # the applicant's contract and documents
+    assert not any(name.endswith(".tmp") for name in files)
+
+    assert seal_approved_contract(draft.pk) is True
+    assert SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).count() == 1
