@@ -32,6 +32,9 @@ def _clear_cache(request):
         )
         # Make sure the test database exists before touching the cache table in it.
         request.getfixturevalue("transactional_db" if transactional else "db")
+        if transactional:
+            # The transactional test before this one emptied the database when it ended.
+            migration_data()
         cache.clear()
     yield
     if uses_db:
@@ -77,9 +80,28 @@ def staff(db) -> Client:
     return _client_for(user)
 
 
+def migration_data() -> None:
+    """Put back what the data migrations write (the audit chain's head, the staff groups).
+
+    A transactional test empties the database when it ends; a later transactional test that
+    needs those rows (and does not use serialized_rollback) calls this first.
+    """
+    from django.apps import apps
+
+    from loans.audit import GENESIS_HASH
+    from loans.models import AuditChainHead
+    from loans.staff_groups import ensure_staff_groups
+
+    AuditChainHead.objects.get_or_create(
+        pk=1, defaults={"last_sequence": 0, "last_hash": GENESIS_HASH}
+    )
+    ensure_staff_groups(apps)
+
+
 def _staff_in(group_name: str) -> Client:
     from django.contrib.auth.models import Group
 
+    migration_data()
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
     return _client_for(user)
