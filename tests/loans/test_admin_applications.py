@@ -139,3 +139,26 @@ def test_the_page_shows_the_signed_contract_with_its_validation(
     assert "FirmaSolicitante" in html
     assert "B-LT" in html
     assert applicant.affiliate.curp in html
+
+
+ACTION_PERMISSIONS = {
+    "revisar": {"analyst"},
+    "devolver": {"analyst"},
+    "rechazar": {"analyst"},
+    "aprobar": {"authorizer"},
+    "pagar": {"treasurer"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTION_PERMISSIONS))
+@pytest.mark.parametrize("persona", ["analyst", "authorizer", "treasurer", "manager"])
+def test_each_persona_against_each_action_page(signed, persona, action, request):
+    """Who may open an action's confirmation page; everyone else gets 403 and nothing moves."""
+    client = request.getfixturevalue(persona)
+    response = client.get(action_url(signed, action))
+    allowed = persona in ACTION_PERMISSIONS[action]
+    assert response.status_code == (200 if allowed else 403)
+    if not allowed:
+        assert client.post(action_url(signed, action)).status_code == 403
+    signed.refresh_from_db()
+    assert signed.status == S.SIGNED
