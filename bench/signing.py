@@ -15,7 +15,6 @@ done with `cryptography` as the browser does with node-forge:
 
 import argparse
 import base64
-import socket
 import statistics
 import sys
 import time
@@ -33,13 +32,7 @@ from django.utils import timezone
 from loans.models import LoanApplication
 from loans.signing import application_sign_finish, application_sign_prepare
 from signatures.demo_pki.authority import DemoPKI
-from signatures.demo_pki.server import DemoPKIServer
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from signatures.demo_pki.server import DemoPKIServer, free_port
 
 
 def main() -> None:

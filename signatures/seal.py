@@ -23,7 +23,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -38,10 +37,9 @@ from pyhanko_certvalidator.errors import (
     PathValidationError,
 )
 
-from signatures.certificates import subject_identity
 from signatures.models import SignedDocument
 from signatures.pades import DIGEST_ALGORITHM, ServiceUnavailable
-from signatures.services import write_once
+from signatures.services import signed_document_store
 from signatures.trust import trust_store, validation_context
 
 logger = logging.getLogger(__name__)
@@ -187,24 +185,14 @@ def _sealed_record(
 ) -> SignedDocument:
     reader = PdfFileReader(BytesIO(content))
     [seal] = [sig for sig in reader.embedded_signatures if sig.field_name == field_name]
-    identity = subject_identity(seal.signer_cert)
-    record = SignedDocument(
-        # Same printed QR code: the verification page shows the latest version of the chain.
-        verification_token=source.verification_token,
-        supersedes=source,
+    return signed_document_store(
+        content=content,
+        certificate=seal.signer_cert,
         reference=source.reference,
         kind=kind,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        signer_name=identity.name,
-        signer_curp=identity.curp,
-        signer_rfc=identity.rfc,
-        certificate_serial=identity.serial,
-        certificate_issuer=identity.issuer,
+        # Same printed QR code: the verification page shows the latest version of the chain.
+        verification_token=source.verification_token,
+        # A task applies the institute's seal: no person's account signed it.
         signed_by=None,
-        created_at=timezone.now(),
+        supersedes=source,
     )
-    name = record.file.field.generate_filename(record, "documento.pdf")
-    record.file.name = write_once(name, content)
-    record.save()
-    return record

@@ -256,11 +256,35 @@ def _prepared(session: SigningSession) -> PreparedSignature:
 def _signed_document_record(
     *, session: SigningSession, certificate, content: bytes
 ) -> SignedDocument:
-    identity = subject_identity(certificate)
-    document = SignedDocument(
-        verification_token=session.verification_token,
+    return signed_document_store(
+        content=content,
+        certificate=certificate,
         reference=session.reference,
         kind=session.kind,
+        verification_token=session.verification_token,
+        signed_by=session.owner,
+    )
+
+
+def signed_document_store(
+    *,
+    content: bytes,
+    certificate,
+    reference: str,
+    kind: str,
+    verification_token: uuid.UUID,
+    signed_by: AbstractBaseUser | None,
+    supersedes: SignedDocument | None = None,
+) -> SignedDocument:
+    """Record a signed PDF: the file written once (`write_once`), then its row with the SHA-256
+    and who signed it as the certificate (the last signature's) says. Inside the caller's
+    transaction."""
+    identity = subject_identity(certificate)
+    document = SignedDocument(
+        verification_token=verification_token,
+        supersedes=supersedes,
+        reference=reference,
+        kind=kind,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         signer_name=identity.name,
@@ -268,7 +292,7 @@ def _signed_document_record(
         signer_rfc=identity.rfc,
         certificate_serial=identity.serial,
         certificate_issuer=identity.issuer,
-        signed_by=session.owner,
+        signed_by=signed_by,
         created_at=timezone.now(),
     )
     name = document.file.field.generate_filename(document, "documento.pdf")

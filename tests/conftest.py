@@ -12,9 +12,9 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from signatures.demo_pki.authority import DemoPKI
-from signatures.demo_pki.server import DemoPKIServer
+from signatures.demo_pki.server import DemoPKIServer, free_port
 from tests.factories import AffiliateLinkFactory, UserFactory
-from tests.signatures.credentials import Credentials, free_port
+from tests.signatures.credentials import Credentials
 
 
 @pytest.fixture(autouse=True)

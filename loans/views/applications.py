@@ -663,3 +663,11 @@ urlpatterns = [
         name="document_download",
     ),
 ]
+
+
+def back_to_application(
+    request: HttpRequest, application: LoanApplication, message: str
+) -> HttpResponse:
+    """Why a page of this application cannot be shown now, on the application's own page."""
+    messages.info(request, message)
+    return redirect("loans:application_detail", public_id=application.public_id)

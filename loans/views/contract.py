@@ -7,17 +7,15 @@ applicant goes back to the application's page with a message saying why.
 
 from uuid import UUID
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from loans.contract import contract_pdf
-from loans.views.applications import _own_application
+from loans.views.applications import _own_application, back_to_application
 
 
 @login_required
@@ -26,8 +24,9 @@ def contract_preview(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The contract marked BORRADOR, shown in the browser, for the owner of a complete draft."""
     application = _own_application(request, public_id)
     if not application.is_editable:
-        messages.info(
+        return back_to_application(
             request,
+            application,
             _(
                 "La solicitud %(folio)s está %(status)s: ya no tiene un contrato en borrador "
                 "que revisar."
@@ -37,17 +36,16 @@ def contract_preview(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 "status": application.get_status_display().lower(),
             },
         )
-        return redirect("loans:application_detail", public_id=application.public_id)
     if application.completed_at is None:
-        messages.info(
+        return back_to_application(
             request,
+            application,
             _(
                 "El contrato de tu solicitud %(folio)s estará listo para revisarse cuando "
                 "completes y confirmes todos los pasos."
             )
             % {"folio": application.folio},
         )
-        return redirect("loans:application_detail", public_id=application.public_id)
 
     response = HttpResponse(contract_pdf(application, draft=True), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(

@@ -19,10 +19,9 @@ itself is `loans.signing`, on top of the `signatures` app.
 import base64
 from functools import wraps
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,7 +36,7 @@ from loans.signing import (
 )
 
 # The summary of the loan is the one the application's page shows, from the accepted terms.
-from loans.views.applications import _terms_context
+from loans.views.applications import _terms_context, back_to_application
 from signatures.services import SigningError
 
 # What signing.js does, in order, as the page lists it; the keys are its names for the steps.
@@ -68,27 +67,28 @@ def sign_page(request: HttpRequest, folio: str) -> HttpResponse:
     application = _own_by_folio(request, folio)
     if application.status == ApplicationStatus.SIGNED:
         # The back button after signing, or a second tab.
-        messages.info(
-            request, _("La solicitud %(folio)s ya está firmada.") % {"folio": application.folio}
-        )
-        return redirect("loans:application_detail", public_id=application.public_id)
-    if not application.is_editable:
-        messages.info(
+        return back_to_application(
             request,
+            application,
+            _("La solicitud %(folio)s ya está firmada.") % {"folio": application.folio},
+        )
+    if not application.is_editable:
+        return back_to_application(
+            request,
+            application,
             _("La solicitud %(folio)s está %(status)s: ya no se puede firmar.")
             % {"folio": application.folio, "status": application.get_status_display().lower()},
         )
-        return redirect("loans:application_detail", public_id=application.public_id)
     if application.completed_at is None:
-        messages.info(
+        return back_to_application(
             request,
+            application,
             _(
                 "Antes de firmar, completa los pasos de tu solicitud %(folio)s y confírmala en "
                 "el último paso."
             )
             % {"folio": application.folio},
         )
-        return redirect("loans:application_detail", public_id=application.public_id)
     folio_kwargs = {"folio": application.folio}
     return render(
         request,

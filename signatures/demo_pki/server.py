@@ -6,6 +6,7 @@ also know the applicant certificates `DemoPKI.issue` made after the configuratio
 """
 
 import datetime
+import socket
 import threading
 
 from asn1crypto import crl, ocsp
@@ -123,3 +124,10 @@ class DemoPKIServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on right now, for a PKI of its own (tests, benchmarks)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

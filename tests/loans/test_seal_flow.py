@@ -9,11 +9,11 @@ from loans.models import ApplicationStatus
 from loans.services import application_approve, application_take_for_review
 from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
 from loans.tasks import seal_approved_contract, seal_pending_contracts
+from signatures.demo_pki.server import free_port
 from signatures.models import SignedDocument
 from signatures.validation import validate_pdf
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
-from tests.signatures.credentials import free_port
 from tests.signatures.test_signing import sign
 
 

@@ -42,9 +42,9 @@ from loans.models import (
 )
 from loans.signing import CONTRACT_KIND, SEALED_CONTRACT_KIND, application_signed_contract
 from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DEMO_SEAL_PASSWORD, DemoPKI
+from signatures.demo_pki.server import free_port
 from signatures.models import SignedDocument
 from signatures.validation import validate_pdf
-from tests.signatures.credentials import free_port
 
 S = ApplicationStatus
 MAIN_ACCOUNTS = {

@@ -1,6 +1,5 @@
 """An applicant's e.firma in tests, and signing with it as the browser page does."""
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +29,3 @@ class Credentials:
         signing.js does with node-forge on the applicant's device."""
         key = load_der_private_key(self.key_path.read_bytes(), self.password.encode())
         return key.sign(signed_attributes, padding.PKCS1v15(), hashes.SHA256())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

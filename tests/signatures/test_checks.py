@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from signatures.checks import Reason, check_certificate
 from signatures.demo_pki.authority import DemoPKI
-from tests.signatures.credentials import free_port
+from signatures.demo_pki.server import free_port
 
 SAT_FIEL = Path(__file__).parents[1] / "fixtures" / "sat" / "FIEL_AAA010101AAA" / "certificate.cer"
 CURP = "PEGJ800101HGTRRN05"

@@ -12,6 +12,7 @@ from django.test import override_settings
 from pyhanko.sign import signers
 
 from signatures.demo_pki.authority import DEMO_SEAL_PASSWORD
+from signatures.demo_pki.server import free_port
 from signatures.models import SignedDocument
 from signatures.pades import ServiceUnavailable
 from signatures.seal import (
@@ -25,7 +26,6 @@ from signatures.seal import (
 from signatures.selectors import document_by_token
 from signatures.validation import validate_pdf
 from tests.loans.drafts import complete_draft_for
-from tests.signatures.credentials import free_port
 from tests.signatures.test_signing import sign
 
 pytestmark = pytest.mark.usefixtures("media_root")

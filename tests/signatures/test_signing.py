@@ -18,11 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loans.models import ApplicationStatus
+from signatures.demo_pki.server import free_port
 from signatures.models import SignedDocument, SigningSession
 from signatures.validation import validate_pdf
 from tests.loans.drafts import complete_draft_for
 from tests.loans.test_wizard import draft_for
-from tests.signatures.credentials import free_port
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
