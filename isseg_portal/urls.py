@@ -20,6 +20,7 @@ urlpatterns = [
     path("cuenta/", include("allauth.urls")),
     path("afiliacion/", include("affiliates.urls")),
     path("", include("loans.urls")),
+    path("", include("surveys.urls")),
     # Before the admin: its catch-all view would answer every path under admin/.
     path("admin/tesoreria/", include("loans.admin_exports")),
     path("admin/", admin.site.urls),

@@ -372,6 +372,14 @@ class FolioCounter(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
+class RejectionReason(models.TextChoices):
+    NOT_ELIGIBLE = "no_elegible", _("No cumple las reglas del producto")
+    DOCUMENTS = "documentos", _("Documentos ilegibles, incompletos o que no corresponden")
+    IDENTITY = "identidad", _("Los datos no corresponden al afiliado")
+    CAPACITY = "capacidad", _("Capacidad de pago insuficiente")
+    OTHER = "otro", _("Otro motivo")
+
+
 class LoanApplication(models.Model):
     """An application for a loan. Its status changes only through `loans.services`."""
 
@@ -466,11 +474,43 @@ class LoanApplication(models.Model):
         editable=False,
         verbose_name=_("autorizó"),
     )
+    # Facts kept for the program's figures (loans.reporting), set by the services: where the
+    # applicant worked when the application started, the interest its schedule projects, when
+    # it was last signed (the contract's date) and, when rejected, the reason's code.
+    employer = models.ForeignKey(
+        "affiliates.Employer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("dependencia al solicitar"),
+    )
+    municipality = models.CharField(
+        _("municipio al solicitar"), max_length=120, blank=True, editable=False
+    )
+    total_interest = models.DecimalField(
+        _("interés proyectado"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        editable=False,
+    )
+    signed_at = models.DateTimeField(_("firmada"), null=True, blank=True, editable=False)
+    rejection_reason = models.CharField(
+        _("motivo de rechazo"),
+        max_length=20,
+        choices=RejectionReason.choices,
+        blank=True,
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("solicitud de préstamo")
         verbose_name_plural = _("solicitudes de préstamo")
         ordering = ["-created_at"]
+        # The program's figures are recomputed a month of received applications at a time.
+        indexes = [models.Index(fields=["created_at"], name="loan_application_created")]
         permissions = [
             ("review_loanapplication", _("Puede revisar, devolver y rechazar solicitudes")),
             ("approve_loanapplication", _("Puede aprobar solicitudes")),
@@ -634,14 +674,6 @@ class SupportingDocument(models.Model):
         return self.superseded_at is None
 
 
-class RejectionReason(models.TextChoices):
-    NOT_ELIGIBLE = "no_elegible", _("No cumple las reglas del producto")
-    DOCUMENTS = "documentos", _("Documentos ilegibles, incompletos o que no corresponden")
-    IDENTITY = "identidad", _("Los datos no corresponden al afiliado")
-    CAPACITY = "capacidad", _("Capacidad de pago insuficiente")
-    OTHER = "otro", _("Otro motivo")
-
-
 class Payment(models.Model):
     """The SPEI transfer that paid a loan, as Tesorería registered it. One per application."""
 
@@ -720,3 +752,68 @@ class StaffDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_at:%Y-%m-%d %H:%M} · {self.applications}"
+
+
+class TallyDimension(models.TextChoices):
+    """How `ProgramTally` rows break a month of received applications down."""
+
+    TOTAL = "total", _("Total")
+    PRODUCT = "product", _("Producto")
+    EMPLOYER = "employer", _("Dependencia")
+    MUNICIPALITY = "municipality", _("Municipio")
+    # Rejected applications, by the code of their reason.
+    REJECTION = "rejection", _("Motivo de rechazo")
+    # Paid applications, by whole days from the signature to the payment.
+    DAYS_TO_PAYMENT = "days_to_payment", _("Días de la firma al pago")
+
+
+class ProgramTally(models.Model):
+    """The program's figures for the applications received in one month, by current status and
+    by one dimension: a summary that `loans.reporting` recomputes a month at a time, so that
+    the managers' dashboard reads a few hundred rows instead of every application.
+    """
+
+    month = models.DateField(_("mes"))
+    dimension = models.CharField(_("dimensión"), max_length=20, choices=TallyDimension.choices)
+    # The product's code, the employer's code, the municipality, the reason's code, the days;
+    # empty for the total.
+    key = models.CharField(_("clave"), max_length=120, blank=True)
+    status = models.CharField(_("estado"), max_length=20, choices=ApplicationStatus.choices)
+    applications = models.PositiveIntegerField(_("solicitudes"))
+    amount = models.DecimalField(_("monto solicitado"), max_digits=16, decimal_places=2)
+    amount_paid = models.DecimalField(_("monto pagado"), max_digits=16, decimal_places=2)
+    interest = models.DecimalField(_("interés proyectado"), max_digits=16, decimal_places=2)
+    # Σ rate × amount and Σ quincenas × amount: weighted averages are these over Σ amount.
+    rate_weight = models.DecimalField(max_digits=20, decimal_places=6)
+    term_weight = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("cifra del programa")
+        verbose_name_plural = _("cifras del programa")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "dimension", "key", "status"], name="program_tally_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["dimension", "month"], name="program_tally_dimension")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.dimension} · {self.key} · {self.status}"
+
+
+class TallyMonth(models.Model):
+    """A month of received applications whose `ProgramTally` rows are out of date: every
+    transition marks its application's month stale in the same transaction, and the figures
+    are recomputed before anyone reads them.
+    """
+
+    month = models.DateField(_("mes"), primary_key=True)
+    stale = models.BooleanField(_("pendiente de recalcular"), default=True)
+    refreshed_at = models.DateTimeField(_("recalculado"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mes de cifras")
+        verbose_name_plural = _("meses de cifras")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"

@@ -91,11 +91,13 @@ def migration_data() -> None:
     from loans.audit import GENESIS_HASH
     from loans.models import AuditChainHead
     from loans.staff_groups import ensure_staff_groups
+    from surveys.staff_groups import ensure_manager_permissions
 
     AuditChainHead.objects.get_or_create(
         pk=1, defaults={"last_sequence": 0, "last_hash": GENESIS_HASH}
     )
     ensure_staff_groups(apps)
+    ensure_manager_permissions(apps)
 
 
 def _staff_in(group_name: str) -> Client:

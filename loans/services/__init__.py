@@ -23,6 +23,7 @@ from loans.services.transitions import (
     application_create,
     application_expire,
     application_sign,
+    transition_recorded,
 )
 from loans.services.wizard import (
     ApplicationNotEligible,
@@ -59,4 +60,5 @@ __all__ = [
     "application_start",
     "application_steps_missing",
     "application_take_for_review",
+    "transition_recorded",
 ]

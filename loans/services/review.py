@@ -99,12 +99,18 @@ def application_reject(
     if not details:
         raise ApplicationError(_("Explica el motivo del rechazo para el solicitante."))
     label = RejectionReason(reason_code).label
+
+    def record(locked: LoanApplication) -> list[str]:
+        locked.rejection_reason = reason_code
+        return ["rejection_reason"]
+
     return _transition(
         application=application,
         to_status=S.REJECTED,
         actor=actor,
         reason=f"{label}: {details}",
         ip_address=ip_address,
+        before_save=record,
     )
 
 

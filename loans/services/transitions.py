@@ -12,11 +12,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from loans import audit, notifications
+from loans import audit, notifications, reporting
+from loans.amortization import quote
 from loans.models import (
     ApplicationEvent,
     ApplicationStatus,
@@ -27,6 +29,12 @@ from loans.models import (
 )
 
 S = ApplicationStatus
+
+# Sent inside the transaction of every transition, after its event is written, with
+# `application` (the locked row, already in its new state) and `event`. Apps that build on
+# loans (surveys) listen to it instead of loans knowing them; receivers that do outside work
+# must defer it with `transaction.on_commit`.
+transition_recorded = Signal()
 
 # Which state may follow which (DESIGN §4). A transition not listed here is refused.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -92,6 +100,15 @@ def application_create(
             cat=terms.cat,
             previous_balance=terms.previous_balance,
             net_to_receive=terms.net_to_receive,
+            employer_id=affiliate.employer_id,
+            municipality=affiliate.municipality,
+            total_interest=quote(
+                amount=terms.amount,
+                annual_rate=terms.annual_rate,
+                quincenas=terms.quincenas,
+                convention=terms.interest_convention,
+                fund_rate=terms.fund_rate,
+            ).total_interest,
         )
         _event_append(
             application=application,
@@ -102,6 +119,7 @@ def application_create(
             ip_address=ip_address,
             at=now,
         )
+        reporting.tally_mark_stale(application=application)
     return application
 
 
@@ -136,6 +154,12 @@ def application_sign(
         locked = _draft_locked(application)
         if locked.completed_at is None:
             raise ApplicationError(_("Completa tu solicitud antes de firmar el contrato."))
+
+        def record(locked: LoanApplication) -> list[str]:
+            # The latest signature is the contract's date (returned ones are signed again).
+            locked.signed_at = timezone.now()
+            return ["signed_at"]
+
         return _transition(
             application=application,
             to_status=S.SIGNED,
@@ -143,6 +167,7 @@ def application_sign(
             reason=_("Contrato firmado con e.firma; SHA-256 del PDF firmado: %(sha256)s")
             % {"sha256": document_sha256},
             ip_address=ip_address,
+            before_save=record,
         )
 
 
@@ -197,6 +222,8 @@ def _transition(
         )
         # The email and the notice go out after the commit (a task), never for a rollback.
         notifications.queue_event_notification(event)
+        reporting.tally_mark_stale(application=locked)
+        transition_recorded.send(sender=LoanApplication, application=locked, event=event)
     application.status = locked.status
     application.status_changed_at = locked.status_changed_at
     for name in extra_fields:

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from surveys.views import answer, dashboard
+
+app_name = "surveys"
+
+urlpatterns = [
+    # The invitation's link: the token is the only credential, no login needed.
+    path("encuesta/<str:token>/", answer.survey_answer, name="answer"),
+    path("tablero/", dashboard.dashboard, name="dashboard"),
+    path(
+        "tablero/exportar/<slug:table>.<str:file_format>",
+        dashboard.dashboard_export,
+        name="dashboard_export",
+    ),
+]
