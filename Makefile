@@ -48,7 +48,7 @@ pki: venv
 	DJANGO_DEBUG=1 $(PY) manage.py demo_pki setup
 
 seed: migrate pki
-	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo --full
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""The admin asks staff for a second factor (STAFF_REQUIRE_MFA).
+"""The admin and the managers' dashboard ask staff for a second factor (STAFF_REQUIRE_MFA).
 
 Staff log in to the admin through allauth's login (`secure_admin_login` in the URLs), which asks
 for the TOTP code of anyone who has one. This middleware closes the rest: a staff member
@@ -46,7 +46,7 @@ class StaffSecondFactorMiddleware:
     def _guarded(request) -> bool:
         return (
             settings.STAFF_REQUIRE_MFA
-            and request.path.startswith(reverse("admin:index"))
+            and request.path.startswith((reverse("admin:index"), reverse("surveys:dashboard")))
             and request.user.is_authenticated
             and request.user.is_staff
         )

@@ -110,6 +110,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "isseg_portal.context_processors.institute",
+                # The banner of a pending survey; lazy, so pages that don't show it pay nothing.
+                "surveys.context_processors.survey_prompt",
             ],
         },
     },
@@ -366,6 +368,14 @@ LOGGING = {
 # --- Loans ------------------------------------------------------------------------------------
 # A draft not completed and signed within these days expires (a django-q2 schedule checks hourly).
 LOAN_DRAFT_EXPIRY_DAYS = env_int("LOAN_DRAFT_EXPIRY_DAYS", 15)
+
+# --- Satisfaction surveys ----------------------------------------------------------------------
+# An application is invited to a survey when it is signed and when it is paid; the link works for
+# these days, no login needed.
+SURVEYS_INVITATION_DAYS = env_int("SURVEYS_INVITATION_DAYS", 30)
+# Whoever has not answered this many days after the invitation's email gets one reminder (a
+# django-q2 schedule checks hourly), never a second one.
+SURVEYS_REMINDER_DAYS = env_int("SURVEYS_REMINDER_DAYS", 5)
 
 # --- Electronic signatures ---------------------------------------------------------------------
 # The demo PKI (`manage.py demo_pki setup | serve | issue`): its keys and issued certificates live

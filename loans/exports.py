@@ -17,12 +17,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from affiliates.models import Employer
 from isseg_portal.money import CENT
-from loans.models import ApplicationEvent, ApplicationStatus, LoanApplication
+from loans.models import ApplicationStatus, LoanApplication
 from loans.paydays import payment_dates
 from loans.selectors import application_quote
 from loans.signing import SEALED_CONTRACT_KIND
@@ -104,23 +104,17 @@ def deducted_by(*, employer: Employer, quincena: date) -> QuerySet[LoanApplicati
 
     The employer is the affiliate's current one (the read model is refreshed from the
     institute's database): whoever pays the salary or pension now makes the deduction. Each
-    carries `signed_at`, the moment of its latest signature, which fixes its schedule. Loans
+    has `signed_at`, the moment of its latest signature, which fixes its schedule. Loans
     signed on or after the payday cannot have an installment due on it (the first falls two
     quincenas after the signature's); the rest are checked against their schedule by
     `deduction_rows`.
     """
-    signed_at = (
-        ApplicationEvent.objects.filter(application=OuterRef("pk"), to_status=S.SIGNED)
-        .order_by("-sequence")
-        .values("created_at")[:1]
-    )
     # Days are the institute's (TIME_ZONE, Mexico City), as the contract counts them.
     payday_starts = timezone.make_aware(
         datetime.combine(quincena, time.min), timezone.get_default_timezone()
     )
     return (
         LoanApplication.objects.filter(status=S.DISBURSED, affiliate__employer=employer)
-        .annotate(signed_at=Subquery(signed_at))
         .filter(signed_at__lt=payday_starts)
         .select_related("affiliate")
         .order_by("folio")

@@ -109,26 +109,27 @@ def _sums(applications, key_field: str):
     # Wide enough for a million applications (SQLite's converter enforces max_digits).
     money = DecimalField(max_digits=20, decimal_places=2)
     weight = DecimalField(max_digits=24, decimal_places=6)
+    # Aliases unlike the fields: an annotation named "amount" would shadow F("amount").
     grouped = applications.values(key_field, "status").annotate(
-        applications=Count("pk"),
-        amount=Sum("amount", output_field=money),
-        amount_paid=Coalesce(Sum("transfer__amount", output_field=money), Value(ZERO)),
-        interest=Sum(
+        n=Count("pk"),
+        requested=Sum("amount", output_field=money),
+        paid=Coalesce(Sum("transfer__amount", output_field=money), Value(ZERO)),
+        projected=Sum(
             "total_interest", filter=Q(status=ApplicationStatus.DISBURSED), output_field=money
         ),
-        rate_weight=Sum(ExpressionWrapper(F("annual_rate") * F("amount"), output_field=weight)),
-        term_weight=Sum(ExpressionWrapper(F("quincenas") * F("amount"), output_field=weight)),
+        rate_sum=Sum(ExpressionWrapper(F("annual_rate") * F("amount"), output_field=weight)),
+        term_sum=Sum(ExpressionWrapper(F("quincenas") * F("amount"), output_field=weight)),
     )
     for row in grouped.order_by():
         yield {
             "key": row[key_field] or "",
             "status": row["status"],
-            "applications": row["applications"],
-            "amount": row["amount"] or ZERO,
-            "amount_paid": _cents(row["amount_paid"]),
-            "interest": _cents(row["interest"]),
-            "rate_weight": Decimal(row["rate_weight"] or 0).quantize(Decimal("0.000001")),
-            "term_weight": _cents(row["term_weight"]),
+            "applications": row["n"],
+            "amount": row["requested"] or ZERO,
+            "amount_paid": _cents(row["paid"]),
+            "interest": _cents(row["projected"]),
+            "rate_weight": Decimal(row["rate_sum"] or 0).quantize(Decimal("0.000001")),
+            "term_weight": _cents(row["term_sum"]),
         }
 
 

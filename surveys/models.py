@@ -34,6 +34,9 @@ class QuestionCode:
     RECOMMEND = "recomendacion"
     OFFICE = "oficina"
     COMMENT = "comentario"
+    # The two questions asked right after signing, kept apart from the payment survey's.
+    SIGNING_EASE = "firma_facilidad"
+    SIGNING_OFFICE = "firma_oficina"
 
 
 class Survey(models.Model):

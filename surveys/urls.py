@@ -7,6 +7,7 @@ app_name = "surveys"
 urlpatterns = [
     # The invitation's link: the token is the only credential, no login needed.
     path("encuesta/<str:token>/", answer.survey_answer, name="answer"),
+    path("encuesta/<str:token>/gracias/", answer.survey_thanks, name="thanks"),
     path("tablero/", dashboard.dashboard, name="dashboard"),
     path(
         "tablero/exportar/<slug:table>.<str:file_format>",

@@ -81,7 +81,8 @@ def staff(db) -> Client:
 
 
 def migration_data() -> None:
-    """Put back what the data migrations write (the audit chain's head, the staff groups).
+    """Put back what the data migrations write (the audit chain's head, the staff groups, the
+    default surveys).
 
     A transactional test empties the database when it ends; a later transactional test that
     needs those rows (and does not use serialized_rollback) calls this first.
@@ -91,6 +92,7 @@ def migration_data() -> None:
     from loans.audit import GENESIS_HASH
     from loans.models import AuditChainHead
     from loans.staff_groups import ensure_staff_groups
+    from surveys.defaults import ensure_default_surveys
     from surveys.staff_groups import ensure_manager_permissions
 
     AuditChainHead.objects.get_or_create(
@@ -98,6 +100,7 @@ def migration_data() -> None:
     )
     ensure_staff_groups(apps)
     ensure_manager_permissions(apps)
+    ensure_default_surveys(apps)
 
 
 def _staff_in(group_name: str) -> Client:

@@ -1,4 +1,5 @@
-"""Staff reach the admin only with a second factor (TOTP) when STAFF_REQUIRE_MFA is on."""
+"""Staff reach the admin and the managers' dashboard only with a second factor (TOTP) when
+STAFF_REQUIRE_MFA is on."""
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -40,18 +41,23 @@ def test_the_admin_login_is_allauths(client: Client):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_staff_without_a_second_factor_are_sent_to_set_one_up(client: Client):
+GUARDED = ["admin:index", "surveys:dashboard"]
+
+
+@pytest.mark.parametrize("page", GUARDED)
+def test_staff_without_a_second_factor_are_sent_to_set_one_up(client: Client, page):
     user, _secret = staff_user(with_totp=False)
     client.force_login(user)
-    response = client.get(reverse("admin:index"))
+    response = client.get(reverse(page))
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_activate_totp")
 
 
-def test_a_session_without_the_second_factor_must_log_in_again(client: Client):
+@pytest.mark.parametrize("page", GUARDED)
+def test_a_session_without_the_second_factor_must_log_in_again(client: Client, page):
     user, _secret = staff_user(with_totp=True)
     client.force_login(user)
-    response = client.get(reverse("admin:index"))
+    response = client.get(reverse(page))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
 
@@ -66,6 +72,7 @@ def test_password_and_totp_code_open_the_admin(client: Client):
     response = client.post(reverse("mfa_authenticate"), {"code": current_code(secret)})
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(reverse("surveys:dashboard")).status_code == 200
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 

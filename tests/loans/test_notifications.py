@@ -36,8 +36,12 @@ def test_a_transition_queues_the_notice_only_after_it_commits(
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         sign(draft, applicant)
-    assert len(callbacks) == 1
-    assert OrmQ.objects.count() == 1
+    # The notice and the invitation to the signing survey (surveys app), both after the commit.
+    assert len(callbacks) == 2
+    notices = [
+        task for task in OrmQ.objects.all() if task.func() == "loans.notifications.notify_event"
+    ]
+    assert len(notices) == 1
 
 
 def test_creating_a_draft_is_not_notified(applicant, django_capture_on_commit_callbacks):

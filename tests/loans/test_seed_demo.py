@@ -342,7 +342,7 @@ def test_a_seeding_that_fails_half_way_leaves_nothing_half_done_and_the_next_run
     # see it, and a third of the time of them all)
     first_three = SCENARIOS[:3]
     monkeypatch.setattr("loans.demo_applications.SCENARIOS", first_three)
-    monkeypatch.setattr("loans.management.commands.seed_demo.SCENARIOS", first_three)
+    monkeypatch.setattr("surveys.management.commands.seed_demo.SCENARIOS", first_three)
     # and a TSA that does not answer: the signature cannot be finished
     tsa_url = settings.SIGNATURES_TSA_URL
     settings.SIGNATURES_TSA_URL = f"http://127.0.0.1:{free_port()}/tsa"

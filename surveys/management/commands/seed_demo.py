@@ -4,8 +4,10 @@ Writes a demo institute database (the same views the portal reads in production)
 portal's affiliates from it through the ordinary sync code, creates the demo loan products,
 creates demo accounts with a verified email (some linked to affiliates, with a demo e.firma),
 one staff account per back-office group, and a demo application in every state
-(`loans.demo_applications`; `--no-applications` leaves them out). Deterministic: running it
-again changes nothing. It lives in `loans`, the app that may use all the others it seeds.
+(`loans.demo_applications`; `--no-applications` leaves them out). With `--full`, also a program
+history at the real program's scale for the managers' dashboard (`surveys.demo_history`).
+Deterministic: running it again changes nothing. It lives in `surveys`, the app at the top of
+the dependencies (DESIGN §3), which may use all the others it seeds.
 """
 
 import logging
@@ -40,6 +42,7 @@ from loans.demo_applications import (
     showcase_state,
 )
 from signatures.demo_pki.authority import DEMO_KEY_PASSWORD, DemoPKI
+from surveys.demo_history import HistoryStaff, history_seed
 
 # Demo only: printed by this command and in the README. The command refuses to run outside
 # DEBUG unless forced, so these accounts never appear in production by accident.
@@ -59,7 +62,7 @@ DEMO_STAFF = [
     ("analista@demo.test", "Analistas", "toma las firmadas para revisión, devuelve o rechaza"),
     ("autorizador@demo.test", "Autorizadores", "aprueba las que revisó otra persona"),
     ("tesoreria@demo.test", "Tesorería", "registra el pago SPEI de las aprobadas"),
-    ("gerencia@demo.test", "Gerencia", "consulta solicitudes, pagos y productos"),
+    ("gerencia@demo.test", "Gerencia", "tablero del programa (/tablero/) y encuestas"),
 ]
 
 
@@ -74,6 +77,14 @@ class Command(BaseCommand):
             "--force",
             action="store_true",
             help="Permite ejecutarlo con DJANGO_DEBUG distinto de 1 (nunca en producción).",
+        )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help=(
+                "Añade la historia del programa a escala real (1,187 solicitudes en 171 días, "
+                "456 pagadas, encuestas) para el tablero de gerencia."
+            ),
         )
         parser.add_argument(
             "--no-applications",
@@ -105,6 +116,28 @@ class Command(BaseCommand):
         self._issue_certificates(pki, accounts)
         if with_applications:
             self._seed_applications(pki, applicants, staff)
+        if options["full"] and demo_institute:
+            self._seed_history(staff)
+
+    def _seed_history(self, staff) -> None:
+        out = self.stdout.write
+        out("")
+        out(self.style.MIGRATE_HEADING("Historia del programa (--full)"))
+        result = history_seed(
+            staff=HistoryStaff(
+                analyst=staff["Analistas"],
+                authorizer=staff["Autorizadores"],
+                treasurer=staff["Tesorería"],
+            )
+        )
+        if not result.created:
+            out("  Ya estaba creada: no se cambia nada.")
+        else:
+            out(
+                f"  {result.applications} solicitudes, {result.paid} pagadas, "
+                f"{result.responses} respuestas de encuesta."
+            )
+        out("  Véala en /tablero/ con gerencia@demo.test.")
 
     def _seed_institute_database(self) -> bool:
         """Write and sync the demo institute database; False when the source is a real one."""

@@ -1,0 +1,167 @@
+"""Importing applications that already happened, each with its whole history: the demo's
+program history (`seed_demo --full`), or an earlier program's records moved into the portal.
+
+An imported application is written as the transitions would have left it: its terms quoted
+from the product's, its facts for the figures, its events appended to the audit chain with
+their own (past) dates, and its SPEI payment. No email, notice, seal or survey follows: those
+belong to the moment a transition happens, not to its record. The months it was received in
+are marked for the figures to be recomputed.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from affiliates.models import Affiliate
+from loans import reporting
+from loans.amortization import quote
+from loans.models import ApplicationStatus, LoanApplication, LoanProduct, Payment, TallyMonth
+from loans.services.transitions import ALLOWED_TRANSITIONS, ApplicationError
+from loans.services.transitions import _event_append as event_append
+from loans.services.transitions import _folio_next as folio_next
+
+S = ApplicationStatus
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    to_status: str
+    at: datetime
+    actor: AbstractBaseUser | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class HistoricalApplication:
+    applicant: AbstractBaseUser
+    affiliate: Affiliate
+    product: LoanProduct
+    amount: Decimal
+    quincenas: int
+    received_at: datetime
+    # After the draft that opens every history, in order; each must be an allowed transition.
+    steps: tuple[HistoryStep, ...]
+    clabe: str = ""
+    bank_name: str = ""
+    rejection_reason: str = ""
+    # For a paid application: the transfer.
+    paid_on: date | None = None
+    spei_reference: str = ""
+
+
+def applications_import(*, records: Sequence[HistoricalApplication]) -> list[LoanApplication]:
+    """Write `records` in one transaction; all or nothing. Raises ApplicationError (nothing is
+    written) when a history is not a path the state machine allows."""
+    for record in records:
+        _check_path(record)
+    imported = []
+    months = set()
+    with transaction.atomic():
+        for record in sorted(records, key=lambda r: r.received_at):
+            imported.append(_import_one(record))
+            months.add(reporting.month_of(record.received_at))
+        for month in months:
+            TallyMonth.objects.update_or_create(month=month, defaults={"stale": True})
+    return imported
+
+
+def _check_path(record: HistoricalApplication) -> None:
+    status = S.DRAFT
+    moment = record.received_at
+    for step in record.steps:
+        if step.to_status not in ALLOWED_TRANSITIONS[status] or step.at < moment:
+            raise ApplicationError(
+                _("Historia no válida: de «%(from)s» a «%(to)s» el %(at)s.")
+                % {"from": status, "to": step.to_status, "at": f"{step.at:%Y-%m-%d %H:%M}"}
+            )
+        status, moment = step.to_status, step.at
+    if (status == S.DISBURSED) != (record.paid_on is not None):
+        raise ApplicationError(_("Historia no válida: el pago y el estado «pagada» van juntos."))
+
+
+def _import_one(record: HistoricalApplication) -> LoanApplication:
+    product = record.product
+    terms = quote(
+        amount=record.amount,
+        annual_rate=product.annual_rate,
+        quincenas=record.quincenas,
+        convention=product.interest_convention,
+        fund_rate=product.fund_rate,
+    )
+    final = record.steps[-1] if record.steps else None
+    signed = [step for step in record.steps if step.to_status == S.SIGNED]
+    actors = {step.to_status: step.actor for step in record.steps}
+    affiliate = record.affiliate
+    application = LoanApplication.objects.create(
+        folio=folio_next(year=timezone.localtime(record.received_at).year),
+        applicant=record.applicant,
+        affiliate=affiliate,
+        product=product,
+        status=final.to_status if final else S.DRAFT,
+        status_changed_at=final.at if final else record.received_at,
+        amount=record.amount,
+        quincenas=record.quincenas,
+        annual_rate=product.annual_rate,
+        interest_convention=product.interest_convention,
+        fund_rate=product.fund_rate,
+        payment=terms.payment,
+        cat=terms.cat,
+        net_to_receive=record.amount,
+        email=affiliate.email,
+        phone=affiliate.phone[-10:],
+        clabe=record.clabe,
+        bank_name=record.bank_name,
+        account_is_own=bool(record.clabe),
+        completed_step=5 if signed else 1,
+        completed_at=signed[0].at if signed else None,
+        privacy_accepted_at=record.received_at,
+        terms_accepted_at=signed[0].at if signed else None,
+        employer_id=affiliate.employer_id,
+        municipality=affiliate.municipality,
+        total_interest=terms.total_interest,
+        signed_at=signed[-1].at if signed else None,
+        rejection_reason=record.rejection_reason,
+        analyst=actors.get(S.IN_REVIEW),
+        approver=actors.get(S.APPROVED),
+    )
+    # auto_now_add wrote the present; the record's date is the one that counts.
+    LoanApplication.objects.filter(pk=application.pk).update(created_at=record.received_at)
+    application.created_at = record.received_at
+    event_append(
+        application=application,
+        from_status="",
+        to_status=S.DRAFT,
+        actor=record.applicant,
+        reason="",
+        ip_address=None,
+        at=record.received_at,
+    )
+    status = S.DRAFT
+    for step in record.steps:
+        event_append(
+            application=application,
+            from_status=status,
+            to_status=step.to_status,
+            actor=step.actor,
+            reason=step.reason,
+            ip_address=None,
+            at=step.at,
+        )
+        status = step.to_status
+    if record.paid_on is not None:
+        Payment.objects.create(
+            application=application,
+            spei_reference=record.spei_reference,
+            paid_on=record.paid_on,
+            amount=record.amount,
+            clabe=record.clabe,
+            registered_by=actors[S.DISBURSED],
+            registered_at=final.at,
+        )
+    return application
