@@ -1,7 +1,8 @@
 """The django-q2 schedules of the loans app, created or updated after every migrate."""
 
-from django.db.models.signals import post_migrate
 from django_q.models import Schedule
+
+from isseg_portal.schedules import schedules_connect
 
 SCHEDULES = [
     {
@@ -22,6 +23,14 @@ SCHEDULES = [
         "minutes": 5,
     },
     {
+        # The program's figures of the months touched since the last visit to the dashboard,
+        # so that the next visit finds them ready (it would recompute them itself otherwise).
+        "name": "loans.tally_refresh_stale",
+        "func": "loans.reporting.tally_refresh_stale",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 10,
+    },
+    {
         # The signatures app's own housekeeping, scheduled here with the rest.
         "name": "signatures.signing_sessions_purge",
         "func": "signatures.tasks.signing_sessions_purge",
@@ -30,18 +39,5 @@ SCHEDULES = [
 ]
 
 
-def ensure_schedules(**kwargs) -> None:
-    for definition in SCHEDULES:
-        Schedule.objects.update_or_create(
-            name=definition["name"],
-            defaults={
-                "func": definition["func"],
-                "schedule_type": definition["schedule_type"],
-                "minutes": definition.get("minutes"),
-                "repeats": -1,
-            },
-        )
-
-
 def connect(sender) -> None:
-    post_migrate.connect(ensure_schedules, sender=sender, dispatch_uid="loans.schedules")
+    schedules_connect(sender, SCHEDULES)

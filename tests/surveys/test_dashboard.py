@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import Schedule
 from openpyxl import load_workbook
 
 from loans import reporting
@@ -616,3 +617,10 @@ def test_the_empty_program_shows_zeros_not_errors(manager):
     summary = dict(screen_tables(response)["resumen"][1:])
     assert summary["Solicitudes recibidas"] == "0"
     assert summary["Mediana de días de la firma al pago"] == "—"
+
+
+def test_the_months_touched_are_recomputed_by_a_schedule_too(db):
+    schedule = Schedule.objects.get(name="loans.tally_refresh_stale")
+
+    assert schedule.func == "loans.reporting.tally_refresh_stale"
+    assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 10)
