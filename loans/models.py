@@ -510,7 +510,11 @@ class LoanApplication(models.Model):
         verbose_name_plural = _("solicitudes de préstamo")
         ordering = ["-created_at"]
         # The program's figures are recomputed a month of received applications at a time.
-        indexes = [models.Index(fields=["created_at"], name="loan_application_created")]
+        indexes = [
+            models.Index(fields=["created_at"], name="loan_application_created"),
+            # The staff's list is ordered by how long each has waited in its state.
+            models.Index(fields=["status_changed_at"], name="loan_application_waiting"),
+        ]
         permissions = [
             ("review_loanapplication", _("Puede revisar, devolver y rechazar solicitudes")),
             ("approve_loanapplication", _("Puede aprobar solicitudes")),

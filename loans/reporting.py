@@ -113,7 +113,16 @@ def _sums(applications, key_field: str):
     grouped = applications.values(key_field, "status").annotate(
         n=Count("pk"),
         requested=Sum("amount", output_field=money),
-        paid=Coalesce(Sum("transfer__amount", output_field=money), Value(ZERO)),
+        # The transfer's amount is the net to receive (application_register_payment refuses
+        # any other), so no join with the payments: it doubled the cost of a month.
+        paid=Coalesce(
+            Sum(
+                "net_to_receive",
+                filter=Q(status=ApplicationStatus.DISBURSED),
+                output_field=money,
+            ),
+            Value(ZERO),
+        ),
         projected=Sum(
             "total_interest", filter=Q(status=ApplicationStatus.DISBURSED), output_field=money
         ),

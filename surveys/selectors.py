@@ -124,8 +124,13 @@ def comments(*, first_month: date, last_month: date) -> QuerySet[Answer]:
             code=C.COMMENT, month__gte=first_month, month__lte=last_month, number__isnull=True
         )
         .exclude(text="")
-        .select_related(
+        # The page's 20 comments first, then who wrote them (four queries, always four):
+        # joining every comment of the period to its application before choosing 20 was the
+        # slowest read of the dashboard at scale.
+        .select_related("response")
+        .prefetch_related(
             "response__invitation__application__affiliate",
+            "response__invitation__application__applicant",
         )
         .order_by("-response__submitted_at", "-pk")
     )

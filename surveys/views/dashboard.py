@@ -151,7 +151,9 @@ def dashboard_export(request, table: str, file_format: str):
 
 def _table(slug: str, *, first: date, last: date) -> reports.Table | None:
     if slug == "comentarios":
-        return reports.comments_table(comments(first_month=first, last_month=last).iterator())
+        return reports.comments_table(
+            comments(first_month=first, last_month=last).iterator(chunk_size=2000)
+        )
     reporting.tally_refresh_stale()
     tables = reports.program_tables(program_figures(first_month=first, last_month=last))
     tables += reports.satisfaction_tables(satisfaction_figures(first_month=first, last_month=last))
