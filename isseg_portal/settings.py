@@ -329,6 +329,10 @@ AFFILIATES_SOURCE = {
 # Failed attempts to link an account to an affiliate, per user and per IP address.
 AFFILIATE_LINK_RATE = os.environ.get("AFFILIATE_LINK_RATE", "5/15m")
 
+# Uploads to the public verification page (/verificar/) per IP address: each one is validated,
+# which may ask revocation services, so a visitor cannot make the portal do that without end.
+SIGNATURES_VERIFY_RATE = os.environ.get("SIGNATURES_VERIFY_RATE", "30/h")
+
 # --- Institute ---------------------------------------------------------------------------------
 INSTITUTE_NAME = os.environ.get(
     "ISSEG_INSTITUTE_NAME", "Instituto de Seguridad Social del Estado de Guanajuato"

@@ -65,6 +65,11 @@ class SignatureReport:
     level: str | None
     modification_level: str | None
     coverage: str | None
+    # Who issued the signature's time-stamp (the TSA certificate's name).
+    timestamp_authority: str | None = None
+    # The signer's certificate was checked as of the time-stamp with the revocation data the
+    # file carries (B-LT and above), rather than as of today over the network.
+    checked_at_signing: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class TimestampReport:
     valid: bool
     trusted: bool
     bottom_line: bool
+    authority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,11 @@ class PdfReport:
 
 
 def validate_pdf(data: bytes) -> PdfReport:
-    return asyncio.run(_validate(data))
+    try:
+        return asyncio.run(_validate(data))
+    except PdfReadError as error:
+        # pyHanko reads objects lazily: a file broken past its trailer fails while validating.
+        raise PdfUnreadable(str(error)) from error
 
 
 async def _validate(data: bytes) -> PdfReport:
@@ -165,6 +175,10 @@ async def _signature_report(signature, dss) -> SignatureReport:
         level=level,
         modification_level=status.modification_level.name if status.modification_level else None,
         coverage=status.coverage.name if status.coverage else None,
+        timestamp_authority=(
+            _authority(timestamp_status.signing_cert) if timestamp_status is not None else None
+        ),
+        checked_at_signing=proven_by_file,
     )
 
 
@@ -232,6 +246,7 @@ async def _timestamp_report(document_timestamp) -> TimestampReport:
         valid=status.valid,
         trusted=status.trusted,
         bottom_line=_timestamp_good(status),
+        authority=_authority(status.signing_cert),
     )
 
 
@@ -261,6 +276,14 @@ def _broken_signature(signature) -> SignatureReport:
 
 def _timestamp_good(status) -> bool:
     return bool(status.intact and status.valid and status.trusted)
+
+
+def _authority(certificate) -> str | None:
+    """The common name (or, without one, the whole name) of a time-stamp authority."""
+    if certificate is None:
+        return None
+    names = certificate.subject.native
+    return names.get("common_name") or certificate.subject.human_friendly
 
 
 def _iso(moment: datetime.datetime | None) -> str | None:

@@ -146,9 +146,15 @@ def test_verify_pdf_command_reports_the_signed_contract(
         "level",
         "modification_level",
         "coverage",
+        "timestamp_authority",
+        "checked_at_signing",
     }
     assert signature["field"] == "FirmaSolicitante"
     assert signature["level"] == "B-LT"
+    # Judged on the validation data the file carries, as of its time-stamp, by the demo TSA.
+    assert signature["checked_at_signing"] is True
+    assert signature["timestamp_authority"]
+    assert signature["timestamp_authority"] != signature["signer_name"]
 
 
 def signed_pdf(applicant, draft, demo_credentials) -> bytes:

@@ -1,0 +1,183 @@
+"""The public verification page, /verificar/: an upload or a QR link, what it shows (and masks),
+whether the file is the institute's, the PDF report, and every refusal in Spanish."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from pypdf import PdfReader
+
+from signatures.models import SignedDocument
+from signatures.verification import mask
+from tests.signatures.test_seal import media_root, seal_document, signed  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("media_root")
+
+VERIFY = reverse("signatures:verify")
+
+
+def upload(client, content: bytes, *, url=VERIFY, name="contrato.pdf"):
+    return client.post(url, {"documento": SimpleUploadedFile(name, content, "application/pdf")})
+
+
+def test_an_uploaded_contract_shows_its_signer_masked_and_that_the_institute_holds_it(
+    anonymous,
+    signed,  # noqa: F811
+):
+    content = signed.file.read()
+
+    response = upload(anonymous, content)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "El documento está íntegro y todas sus firmas son válidas." in page
+    assert f"el folio <strong>{signed.reference}</strong>" in page
+    assert signed.signer_name in page
+    # The CURP and RFC partly masked, never whole.
+    assert mask(signed.signer_curp) in page
+    assert signed.signer_curp not in page
+    assert signed.signer_rfc not in page
+    assert "PAdES B-LT" in page
+    assert signed.sha256 in page
+    # Nothing of the upload is kept.
+    assert SignedDocument.objects.count() == 1
+
+
+def test_a_changed_byte_is_reported_as_a_modified_document(anonymous, signed):  # noqa: F811
+    content = bytearray(signed.file.read())
+    # A byte inside the first page's content, which the signature covers.
+    content[content.index(b"stream", 400) + 40] ^= 0x01
+
+    response = upload(anonymous, bytes(content))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "El documento fue modificado después de firmarse." in page
+    assert "El Instituto no conserva un archivo idéntico a este." in page
+
+
+def test_a_file_broken_inside_is_unreadable_not_an_error(anonymous, signed):  # noqa: F811
+    content = bytearray(signed.file.read())
+    position = content.index(b"/Contents") - 40
+    content[position : position + 8] = b"\x00" * 8
+
+    response = upload(anonymous, bytes(content))
+
+    assert response.status_code == 400
+    assert "No se pudo leer el PDF" in response.content.decode()
+
+
+def test_the_qr_link_shows_the_institute_s_latest_version(anonymous, signed, seal):  # noqa: F811
+    sealed = seal_document(signed)
+
+    response = anonymous.get(reverse("signatures:verify_token", args=[signed.verification_token]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"Documento del folio {signed.reference}" in page
+    assert sealed.sha256 in page
+    assert "Firma 2:" in page
+    assert "Sello de tiempo del archivo completo" in page
+    assert "PAdES B-LTA" in page
+
+
+def test_comparing_the_signed_version_on_the_qr_page_says_it_is_not_the_latest(
+    anonymous,
+    signed,  # noqa: F811
+    seal,
+):
+    first = signed.file.read()
+    seal_document(signed)
+    url = reverse("signatures:verify_token", args=[signed.verification_token])
+
+    response = upload(anonymous, first, url=url)
+
+    page = response.content.decode()
+    assert "no es idéntico a la versión vigente" in page
+    assert "El Instituto conserva además una versión posterior" in page
+
+
+def test_an_unknown_token_is_not_found(anonymous, db):
+    response = anonymous.get(
+        reverse("signatures:verify_token", args=["7d3a2e5c-1f1b-4a8e-9f0e-000000000000"])
+    )
+    assert response.status_code == 404
+
+
+def test_the_report_downloads_as_a_pdf_with_the_same_result(anonymous, signed):  # noqa: F811
+    upload(anonymous, signed.file.read())
+
+    response = anonymous.get(reverse("signatures:verify_report"))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "todas sus firmas son válidas" in text
+    assert signed.reference in text
+    assert signed.signer_curp not in text
+
+
+def test_the_report_without_a_verification_goes_back_to_the_form(anonymous, db):
+    response = anonymous.get(reverse("signatures:verify_report"))
+    assert response.status_code == 302
+    assert response["Location"] == VERIFY
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "message"),
+    [
+        (b"GIF89a not a pdf", 400, "El archivo no es un PDF"),
+        (b"%PDF-1.7\n garbage", 400, "No se pudo leer el PDF"),
+        (b"%PDF-1.4\n" + b"0" * (20 * 1024 * 1024), 413, "el máximo es 20 MB"),
+    ],
+)
+def test_a_bad_upload_gets_a_clear_spanish_message(anonymous, db, content, status, message):
+    response = upload(anonymous, content)
+
+    assert response.status_code == status
+    assert message in response.content.decode()
+
+
+def test_no_file_is_asked_for(anonymous, db):
+    response = anonymous.post(VERIFY, {})
+    assert response.status_code == 400
+    assert "Elige el archivo PDF" in response.content.decode()
+
+
+def test_an_unsigned_pdf_says_it_has_no_signatures(anonymous, db):
+    from pypdf import PdfWriter
+
+    buffer = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    writer.write(buffer)
+
+    response = upload(anonymous, buffer.getvalue())
+
+    assert response.status_code == 200
+    assert "Este PDF no tiene firmas electrónicas." in response.content.decode()
+
+
+def test_uploads_are_limited_per_address(anonymous, db, settings):
+    settings.SIGNATURES_VERIFY_RATE = "2/m"
+
+    statuses = [upload(anonymous, b"GIF89a").status_code for _ in range(3)]
+
+    assert statuses == [400, 400, 429]
+
+
+def test_the_page_needs_the_csrf_token(db, signed):  # noqa: F811
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = upload(client, signed.file.read())
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [("GOMA800101HGTRRN01", "GOMA************01"), ("ABC", "***")],
+)
+def test_masking_keeps_the_ends(value, masked):
+    assert mask(value) == masked
