@@ -15,6 +15,7 @@ from enum import StrEnum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from isseg_portal.money import pesos
 from loans.models import ApplicationStatus
@@ -440,10 +441,23 @@ def table_xlsx(table: Table, *, period: str) -> bytes:
     sheet.append([period])
     sheet.append(table.columns)
     for row in table.rows:
-        sheet.append([_xlsx_value(cell) for cell in row])
+        sheet.append([_xlsx_cell(sheet, cell) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# How a spreadsheet shows each kind of number; the value stays the plain number.
+XLSX_FORMATS = {Kind.MONEY: '"$"#,##0.00', Kind.INTEGER: "#,##0", Kind.PERCENT: "0.0"}
+
+
+def _xlsx_cell(sheet, cell: Cell):
+    value = _xlsx_value(cell)
+    if cell.kind not in XLSX_FORMATS or not isinstance(value, (int, float)):
+        return value
+    formatted = WriteOnlyCell(sheet, value=value)
+    formatted.number_format = XLSX_FORMATS[cell.kind]
+    return formatted
 
 
 def _xlsx_value(cell: Cell):
