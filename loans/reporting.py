@@ -13,7 +13,7 @@ that refresh, then marks the month stale again.
 """
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import transaction
@@ -183,7 +183,3 @@ def months_between(first: date, last: date) -> list[date]:
         months.append(month)
         month = month_next(month)
     return months
-
-
-def month_last_day(month: date) -> date:
-    return month_next(month) - timedelta(days=1)
