@@ -5,6 +5,8 @@ install`). Each test gets a fresh browser context, so no cookie or storage cross
 """
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from tests.e2e.queued_tasks import run_queued_tasks
 from tests.loans.drafts import complete_draft_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,6 +81,32 @@ def context(
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+@pytest.fixture
+def new_context(
+    browser: Browser, live_server, transactional_db, django_db_serialized_rollback
+) -> Callable[..., BrowserContext]:
+    """Open more browser contexts in one test (several people, each with their own cookies);
+    `new_context(viewport=..., ...)` takes Playwright's context options. All close at the end.
+    The database is the `context` fixture's: committed, and put back after the test."""
+    opened: list[BrowserContext] = []
+
+    def new(**options) -> BrowserContext:
+        context = browser.new_context(base_url=live_server.url, locale="es-MX", **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        opened.append(context)
+        return context
+
+    yield new
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def work_the_queue(live_server) -> Callable[[], list[str]]:
+    """Run django-q2's queued tasks now, as a worker would (see tests/e2e/queued_tasks.py)."""
+    return partial(run_queued_tasks, connections_override=live_server.thread.connections_override)
 
 
 @pytest.fixture(autouse=True)
