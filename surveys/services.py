@@ -151,7 +151,9 @@ def invitation_token(invitation: Invitation) -> str:
     elsewhere, whose ids were reused, still does not open someone else's invitation with it.
     """
     payload = [invitation.pk, invitation.application.public_id.hex[:12]]
-    return signing.dumps(payload, salt=TOKEN_SALT)
+    # A plain signature, without signing.dumps' timestamp: the same invitation always gets the
+    # same link (email, reminder and banner alike); expiry is the invitation's own date.
+    return signing.Signer(salt=TOKEN_SALT).sign_object(payload)
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -169,7 +171,7 @@ def invitation_from_token(token: str) -> Invitation:
         status=404,
     )
     try:
-        invitation_id, fingerprint = signing.loads(token, salt=TOKEN_SALT)
+        invitation_id, fingerprint = signing.Signer(salt=TOKEN_SALT).unsign_object(token)
     except (signing.BadSignature, TypeError, ValueError):
         raise refused from None
     invitation = (

@@ -1,6 +1,7 @@
 """The survey page an invitation's link opens, and the banner that leads there from the portal."""
 
 import re
+import time
 from html import unescape
 
 import pytest
@@ -324,3 +325,12 @@ def test_the_banner_costs_one_query_and_none_unless_shown(
         assert bool(context["pending_surveys"])
 
     assert [survey.folio for survey in pending] == [signing_invitation.application.folio]
+
+
+def test_an_invitation_always_gets_the_same_link(payment_invitation):
+    from surveys.services import invitation_token
+
+    first = invitation_token(payment_invitation)
+    time.sleep(1.1)
+
+    assert invitation_token(payment_invitation) == first
