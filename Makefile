@@ -54,11 +54,16 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# No missing migration; production settings pass Django's deployment checklist.
+# No missing migration; production settings (as README's "Producción" sets them: PostgreSQL,
+# Redis, the institute's seal) pass Django's deployment checklist and the portal's own checks.
+# `check` only reads DATABASE_URL and CACHE_URL; it connects to neither.
 checks: venv
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=prestamos.example.gob.mx \
 	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	DATABASE_URL=postgres://isseg@db.interno:5432/isseg DATABASE_POOL=1 \
+	CACHE_URL=redis://cache.interno:6379/0 \
+	SIGNATURES_SEAL_PKCS12=/etc/isseg/sello.p12 SIGNATURES_SEAL_PASSWORD=no-es-el-demo \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: venv

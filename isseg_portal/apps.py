@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "isseg_portal"
     verbose_name = _("Portal")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from isseg_portal.sessions import session_mark_login
+
+        def start_session_clocks(sender, request, user, **kwargs):
+            if request is not None and hasattr(request, "session"):
+                session_mark_login(request)
+
+        user_logged_in.connect(start_session_clocks, dispatch_uid="isseg_session_clocks")
+        # Production checks of the portal's own settings (check --deploy).
+        from isseg_portal import checks  # noqa: F401

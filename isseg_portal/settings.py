@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "django_q",
+    "storages",
     "isseg_portal",
     "affiliates",
     "loans",
@@ -82,7 +84,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, even of a failing middleware, carries its id.
+    "isseg_portal.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -93,7 +98,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "isseg_portal.sessions.SessionTimeoutMiddleware",
     "isseg_portal.middleware.StaffSecondFactorMiddleware",
+    "isseg_portal.db_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "isseg_portal.urls"
@@ -128,6 +135,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL"):
+    # A pool per process (psycopg_pool) instead of one persistent connection per thread: each
+    # gunicorn worker keeps at most DATABASE_POOL_MAX_SIZE connections however many threads it
+    # runs. Django's pool needs CONN_MAX_AGE = 0; the pool itself keeps the connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: wait for the lock instead of failing while the task worker writes.
     DATABASES["default"]["OPTIONS"] = {
@@ -247,8 +264,34 @@ STATICFILES_DIRS = [
 ]
 # Hashed, compressed names need `collectstatic`; development and tests serve the sources.
 STATIC_MANIFEST = env_bool("DJANGO_STATIC_MANIFEST", not DEBUG)
+# Documents (uploads, signed and sealed contracts): a directory every node mounts (NFS) by
+# default, or an S3 bucket (DOCUMENTS_STORAGE=s3, django-storages) that no node holds alone.
+DOCUMENTS_STORAGE = os.environ.get("DOCUMENTS_STORAGE", "filesystem")
+if DOCUMENTS_STORAGE == "s3":
+    _documents = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "location": os.environ.get("AWS_S3_LOCATION", "documentos"),
+            # Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+            # or the node's role, as boto3 finds them. Objects are private and never replaced:
+            # a name that exists gets a new one, which signatures.services.write_once refuses.
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+        },
+    }
+elif DOCUMENTS_STORAGE == "filesystem":
+    _documents = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured(
+        f"DOCUMENTS_STORAGE must be filesystem or s3, not {DOCUMENTS_STORAGE}"
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _documents,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -268,9 +311,39 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Security ---------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images only from the portal
+# itself. No page has an inline script, inline style or style attribute; htmx is configured by a
+# <meta> (no eval, no injected indicator styles). data: images are the QR code of the TOTP
+# set-up page. Nothing may frame the portal or receive its forms.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_COOKIE_SAMESITE = "Lax"
+# A session ends when the browser closes (a shared computer in an office), after
+# SESSION_IDLE_SECONDS without a request, and SESSION_ABSOLUTE_SECONDS after the login however
+# active it was (isseg_portal.sessions). The cookie itself lives as long as the absolute limit.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_IDLE_SECONDS = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 8 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+# Signing a contract, a staff member's action on an application and the treasury's files ask
+# for the password again when the last authentication is older than this
+# (isseg_portal.reauthentication, on top of allauth's reauthentication pages).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("DJANGO_REAUTHENTICATION_SECONDS", 15 * 60)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
@@ -350,16 +423,34 @@ INSTITUTE_CITY = os.environ.get("ISSEG_CITY", "Guanajuato, Gto.")
 PORTAL_BASE_URL = (os.environ.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 # --- Logging -----------------------------------------------------------------------------------
+# One JSON object per line on standard output (LOG_FORMAT=json, the default outside DEBUG), each
+# with the request's id and with personal data masked (isseg_portal.request_log).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "isseg_portal.request_log.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "isseg_portal.request_log.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "isseg_portal.request_log.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The request log line says it already, without the path.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "isseg_portal.request": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
         # Every OCSP/CRL request at INFO is noise; failures still come through.
         "pyhanko": {"level": "WARNING"},
         "pyhanko_certvalidator": {"level": "WARNING"},
@@ -394,6 +485,9 @@ DEMO_PKI_URL = f"http://{DEMO_PKI_HOST}:{DEMO_PKI_PORT}"
 SIGNATURES_TRUST_DIR = Path(os.environ.get("SIGNATURES_TRUST_DIR", DEMO_PKI_DIR / "trust"))
 # The RFC 3161 time-stamping authority that dates every signature (PAdES B-T).
 SIGNATURES_TSA_URL = os.environ.get("SIGNATURES_TSA_URL", f"{DEMO_PKI_URL}/isseg/tsa/tsa")
+# The OCSP responder of the certificates the portal accepts, which /salud/ checks is reachable
+# (the checks themselves follow each certificate's own OCSP address).
+SIGNATURES_OCSP_URL = os.environ.get("SIGNATURES_OCSP_URL", f"{DEMO_PKI_URL}/isseg/ocsp/interm")
 # Seconds an OCSP, CRL or TSA request may take before the service counts as unavailable.
 SIGNATURES_HTTP_TIMEOUT = env_int("SIGNATURES_HTTP_TIMEOUT", 10)
 # A prepared signature must be finished within these seconds; then the applicant starts again.
@@ -414,3 +508,12 @@ LOANS_SEPARATION_OF_DUTIES = env_bool("LOANS_SEPARATION_OF_DUTIES", True)
 STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", not DEBUG)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ISSEG Préstamos en línea"
+
+# --- Health endpoint (/salud/) -------------------------------------------------------------------
+# A task waiting longer than this, or no task finished for this long (the schedules run every
+# few minutes), means no worker is taking the queue.
+HEALTH_TASK_QUEUE_MAX_AGE = env_int("HEALTH_TASK_QUEUE_MAX_AGE", 300)
+HEALTH_TASK_IDLE_MAX = env_int("HEALTH_TASK_IDLE_MAX", 30 * 60)
+# The TSA and the OCSP responder are asked at most once per this many seconds, within this time.
+HEALTH_EXTERNAL_TTL = env_int("HEALTH_EXTERNAL_TTL", 30)
+HEALTH_HTTP_TIMEOUT = env_int("HEALTH_HTTP_TIMEOUT", 3)

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from isseg_portal import views
+from isseg_portal import health, views
 
 # Staff log in through allauth (which asks for the second factor), not the admin's own form.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -13,6 +13,7 @@ admin.site.index_title = _("Administración del portal")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("salud/", health.health, name="health"),
     path("aviso-de-privacidad/", views.privacy_notice, name="privacy_notice"),
     path("aviso-de-privacidad/integral/", views.privacy_notice_full, name="privacy_notice_full"),
     # "Mi cuenta" sits at the root of allauth's own pages (login, signup, password, email).

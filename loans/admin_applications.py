@@ -9,6 +9,7 @@ message. Who sees which button follows the same permissions the services check.
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from allauth.core.exceptions import ReauthenticationRequired
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.sync import affiliate_refresh
+from isseg_portal.reauthentication import recently_authenticated
 from loans.eligibility import evaluate
 from loans.models import ApplicationStatus, LoanApplication, RejectionReason
 from loans.selectors import affiliate_facts, audit_chain_report, product_terms
@@ -307,6 +309,10 @@ class LoanApplicationAdmin(admin.ModelAdmin):
         action = ACTIONS.get(action_name)
         if action is None or not request.user.has_perm(action.permission):
             raise PermissionDenied
+        if not recently_authenticated(request):
+            # A decision on someone's loan: the password again when the login is not recent
+            # (allauth's page, which comes back here).
+            raise ReauthenticationRequired()
         change_url = reverse("admin:loans_loanapplication_change", args=[application.pk])
         form = action.form(request.POST if request.method == "POST" else None)
         status = 200

@@ -12,6 +12,7 @@ import logging
 from datetime import date
 from decimal import Decimal
 
+from allauth.core.exceptions import ReauthenticationRequired
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +27,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Employer
+from isseg_portal.reauthentication import recently_authenticated
 from loans import exports
 from loans.paydays import payday_of
 from loans.services.review import PERMISSION_PAY
@@ -145,6 +147,9 @@ def _require_treasury(request: HttpRequest) -> None:
     # admin_view already sent anyone who is not active staff to the login page.
     if not request.user.has_perm(PERMISSION_PAY):
         raise PermissionDenied
+    if not recently_authenticated(request):
+        # The files carry every CLABE and amount: the password again if the login is old.
+        raise ReauthenticationRequired()
 
 
 def _csv_response(content: bytes, *, filename: str) -> HttpResponse:

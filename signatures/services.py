@@ -25,6 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -302,12 +303,24 @@ def signed_document_store(
 
 
 def write_once(name: str, content: bytes) -> str:
-    """Write a new file under MEDIA_ROOT atomically, refusing to replace an existing one.
+    """Write a new document atomically, refusing to replace an existing one.
 
-    The bytes go to a temporary file in the same directory, which is then hard-linked to its
-    final name: the link fails if the name exists, and a reader never sees half a file.
+    On disk (MEDIA_ROOT, local or a shared mount) the bytes go to a temporary file in the same
+    directory, which is then hard-linked to its final name: the link fails if the name exists,
+    and a reader never sees half a file. On S3 (DOCUMENTS_STORAGE=s3) an object appears whole
+    or not at all; the storage never overwrites (file_overwrite=False) and picks another name
+    when one exists, which is refused here as the link is on disk.
     """
-    path = Path(default_storage.path(name))
+    try:
+        path = Path(default_storage.path(name))
+    except NotImplementedError:
+        if default_storage.exists(name):
+            raise FileExistsError(name) from None
+        stored = default_storage.save(name, ContentFile(content))
+        if stored != name:
+            default_storage.delete(stored)
+            raise FileExistsError(name) from None
+        return stored
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     with open(temporary, "xb") as handle:

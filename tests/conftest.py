@@ -5,9 +5,12 @@ to an affiliate each), staff (an admin user), and one staff member of each group
 (Analistas), authorizer (Autorizadores), treasurer (Tesorería), manager (Gerencia).
 """
 
+import time
 from collections.abc import Iterator
 
 import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.account.internal.userkit import user_id_to_str
 from django.core.cache import cache
 from django.test import Client, override_settings
 
@@ -49,8 +52,20 @@ def anonymous(db) -> Client:
 def _client_for(user) -> Client:
     client = Client()
     client.force_login(user)
+    record_authentication(client, user)
     client.user = user
     return client
+
+
+def record_authentication(client: Client, user, at: float | None = None) -> None:
+    """What allauth's login page writes in the session: who authenticated, how, and when
+    (isseg_portal.reauthentication reads it before signing or a staff action)."""
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time() if at is None else at}
+    ]
+    session["account_authentication_methods_user"] = user_id_to_str(user)
+    session.save()
 
 
 @pytest.fixture
@@ -150,6 +165,7 @@ def demo_pki(tmp_path_factory) -> Iterator[DemoPKI]:
         DEMO_PKI_PORT=port,
         SIGNATURES_TRUST_DIR=pki.trust_dir,
         SIGNATURES_TSA_URL=pki.service_url("tsa"),
+        SIGNATURES_OCSP_URL=pki.service_url("ocsp"),
         SIGNATURES_HTTP_TIMEOUT=5,
     )
     with DemoPKIServer(pki, "127.0.0.1", port), overrides:

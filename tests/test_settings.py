@@ -38,7 +38,7 @@ print(json.dumps(out))
 """
 
 
-def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
+def load_settings(tmp_path, probe: str = PROBE, **env) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -49,7 +49,7 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
     )
     environment.update(env)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from isseg_portal.reauthentication import recent_authentication_required
 from loans.models import ApplicationStatus, LoanApplication
 from loans.signing import (
     application_sign_finish,
@@ -62,6 +63,7 @@ def _own_by_folio(request: HttpRequest, folio: str) -> LoanApplication:
 
 @login_required
 @require_safe
+@recent_authentication_required
 def sign_page(request: HttpRequest, folio: str) -> HttpResponse:
     """The signing form for a complete draft; any other application goes back to its page."""
     application = _own_by_folio(request, folio)
@@ -131,6 +133,7 @@ def _error(error: SigningError) -> JsonResponse:
 @never_cache
 @json_login_required
 @require_POST
+@recent_authentication_required(json=True)
 def prepare(request: HttpRequest, folio: str) -> JsonResponse:
     application = _own_by_folio(request, folio)
     upload = request.FILES.get("certificate")

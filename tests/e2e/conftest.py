@@ -5,14 +5,14 @@ install`). Each test gets a fresh browser context, so no cookie or storage cross
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connections
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.queued_tasks import run_queued_tasks
 from tests.loans.drafts import complete_draft_for
@@ -21,6 +21,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Long enough for a slow CI machine to decrypt a key (PBKDF2) and the portal to time-stamp.
 TIMEOUT_MS = 30_000
+# Assertions wait too: signing (a time-stamp, revocation data, the PDF) on a loaded machine takes
+# longer than Playwright's 5 s default.
+expect.set_options(timeout=20_000)
 
 
 # One Chromium per test module rather than per session: while Playwright's sync API is started,
@@ -66,14 +69,33 @@ def browser(django_db_setup, django_db_blocker) -> Browser:
 
 
 @pytest.fixture
+def csp_violations() -> Iterator[list[str]]:
+    """What Chromium refused under the portal's Content-Security-Policy, in every context of the
+    test: an inline script or style, a foreign source. Any one fails the test."""
+    refused: list[str] = []
+    yield refused
+    if refused:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(refused))
+
+
+def watch_csp(context: BrowserContext, refused: list[str]) -> None:
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.location.get('url', '?')}: {message.text}")
+
+    context.on("console", on_console)
+
+
+@pytest.fixture
 def context(
-    browser: Browser, live_server, transactional_db, django_db_serialized_rollback
+    browser: Browser, live_server, transactional_db, django_db_serialized_rollback, csp_violations
 ) -> BrowserContext:
     # The live server answers from its own thread, so the test's data must be committed
     # (transactional_db); the flush after each test also empties what migrations put in the
     # database (the audit chain's head), which serialized_rollback puts back for the next one.
     context = browser.new_context(base_url=live_server.url, locale="es-MX")
     context.set_default_timeout(TIMEOUT_MS)
+    watch_csp(context, csp_violations)
     yield context
     context.close()
 
@@ -85,7 +107,7 @@ def page(context: BrowserContext) -> Page:
 
 @pytest.fixture
 def new_context(
-    browser: Browser, live_server, transactional_db, django_db_serialized_rollback
+    browser: Browser, live_server, transactional_db, django_db_serialized_rollback, csp_violations
 ) -> Callable[..., BrowserContext]:
     """Open more browser contexts in one test (several people, each with their own cookies);
     `new_context(viewport=..., ...)` takes Playwright's context options. All close at the end.
@@ -95,6 +117,7 @@ def new_context(
     def new(**options) -> BrowserContext:
         context = browser.new_context(base_url=live_server.url, locale="es-MX", **options)
         context.set_default_timeout(TIMEOUT_MS)
+        watch_csp(context, csp_violations)
         opened.append(context)
         return context
 

@@ -345,6 +345,11 @@ def sign_the_contract(
     page: Page, journey: Journey, application: LoanApplication, efirma: Credentials
 ) -> None:
     page.get_by_role("link", name="Firmar contrato").click()
+    # Signing asks for the password again: the login by the confirmation link is not one.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirma que eres tú")
+    journey.portal_page(page, "confirma-contrasena")
+    page.get_by_label("Contraseña", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Continuar").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Firma tu contrato")
     expect(page.get_by_role("button", name="Firmar contrato")).to_be_enabled()
     journey.portal_page(page, "firma")

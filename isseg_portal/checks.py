@@ -1,0 +1,47 @@
+"""Deployment checks of the portal's own settings, run by `manage.py check --deploy`."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+DEMO_SEAL_PASSWORD = "Demo-Sello-ISSEG-2026"  # noqa: S105 (public, the demo PKI's)
+
+
+@register(Tags.security, deploy=True)
+def production_settings(app_configs, **kwargs):
+    problems = []
+    if settings.SIGNATURES_SEAL_PASSWORD == DEMO_SEAL_PASSWORD or str(
+        settings.SIGNATURES_SEAL_PKCS12
+    ).startswith(str(settings.DEMO_PKI_DIR)):
+        problems.append(
+            Warning(
+                "The institutional seal is the demo PKI's (SIGNATURES_SEAL_PKCS12 / "
+                "SIGNATURES_SEAL_PASSWORD).",
+                hint="Set both to the institute's seal certificate in production.",
+                id="isseg_portal.W001",
+            )
+        )
+    if settings.DOCUMENTS_STORAGE == "s3" and not settings.STORAGES["default"]["OPTIONS"].get(
+        "bucket_name"
+    ):
+        problems.append(
+            Error(
+                "DOCUMENTS_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.",
+                id="isseg_portal.E001",
+            )
+        )
+    if settings.SESSION_IDLE_SECONDS > settings.SESSION_ABSOLUTE_SECONDS:
+        problems.append(
+            Warning(
+                "DJANGO_SESSION_IDLE_SECONDS is longer than DJANGO_SESSION_ABSOLUTE_SECONDS.",
+                id="isseg_portal.W002",
+            )
+        )
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        problems.append(
+            Warning(
+                "The database is SQLite: fine for one node, not for several web and task nodes.",
+                hint="Set DATABASE_URL to the shared PostgreSQL (README, Producción).",
+                id="isseg_portal.W003",
+            )
+        )
+    return problems
