@@ -249,12 +249,17 @@ def test_postgresql_keeps_connections_or_pools_them(tmp_path):
 
 
 @pytest.mark.postgres
-def test_the_pool_serves_queries_on_postgresql(tmp_path):
-    import os
+def test_the_pool_serves_queries_on_postgresql(tmp_path, db):
+    from django.db import connection
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
+    if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
+    # The test database this run created, reached by a new process through the pool.
+    params = connection.settings_dict
+    url = (
+        f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}"
+        f"/{params['NAME']}"
+    )
     probe = (
         "import django; django.setup(); from django.db import connection;"
         "c = connection.cursor(); c.execute('SELECT 41 + 1'); print(c.fetchone()[0]);"
