@@ -38,6 +38,8 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
 INTEGER = re.compile(r"-?\d+(?:\.0+)?")
 PHONE = re.compile(r"\+?\d{7,15}")
+# What a spreadsheet runs as a formula at the start of a cell ("-" is a common placeholder).
+FORMULA_STARTS = ("=", "+", "@")
 PHONE_SEPARATORS = str.maketrans("", "", " -().")
 
 SEXES = {
@@ -204,6 +206,12 @@ def _text(
         problems.append(
             _("%(label)s: demasiados caracteres (máximo %(max)d)")
             % {"label": _(label), "max": max_length}
+        )
+    elif text.startswith(FORMULA_STARTS):
+        # No name starts so; a spreadsheet that opens a later export would run it as a formula.
+        problems.append(
+            _("%(label)s: empieza con «%(char)s», como una fórmula de hoja de cálculo")
+            % {"label": _(label), "char": text[0]}
         )
     return text
 

@@ -99,6 +99,9 @@ def validate_pdf(data: bytes) -> PdfReport:
     except PdfReadError as error:
         # pyHanko reads objects lazily: a file broken past its trailer fails while validating.
         raise PdfUnreadable(str(error)) from error
+    except RecursionError as error:
+        # Objects nested thousands deep (a hostile upload) exhaust the parser's recursion.
+        raise PdfUnreadable("objects nested too deeply") from error
 
 
 async def _validate(data: bytes) -> PdfReport:

@@ -45,6 +45,16 @@ def _clear_cache(request):
 
 
 @pytest.fixture
+def institute_down(settings, tmp_path):
+    """The institute's database does not answer: the portal uses the last known data."""
+    settings.AFFILIATES_SOURCE = {
+        **settings.AFFILIATES_SOURCE,
+        "DRIVER": "sqlite3",
+        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
+    }
+
+
+@pytest.fixture
 def anonymous(db) -> Client:
     return Client()
 
