@@ -85,5 +85,12 @@ pytest-postgres: venv
 	echo "Pruebas sobre PostgreSQL ($${url%%@*}@...)"; \
 	DATABASE_URL="$$url" $(VENV)/bin/pytest -p no:cacheprovider
 
+# Benchmarks (bench/README.md): every figure with its target, written to BENCHMARKS.md. Not part
+# of CI's pass or fail. BENCH_ARGS=--quick for small sizes; the full run takes 20-40 minutes.
+BENCH_ARGS ?=
+bench: setup
+	@bin/system-packages wrk
+	$(PY) bench/run_all.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
 """Benchmark of the contract PDF: time to render a contract of 24 and of 144 quincenas.
 
     DJANGO_DEBUG=1 .venv/bin/python bench/contract_render.py [--runs 15] [--keep]
+    DJANGO_DEBUG=1 .venv/bin/python bench/contract_render.py --reference [--runs 15] [--json F]
 
 Uses a throw-away SQLite portal database in a temporary folder (DATABASE_URL is set before
 Django starts, then migrated), so it never touches var/portal.sqlite3. Two applicants start an
@@ -10,10 +11,17 @@ each contract once to warm up (imports, WeasyPrint's own stylesheets) and `--run
 timed (wall clock, and the process's CPU time, which other load on the machine disturbs
 less). The signed copy is measured (`draft=False`); the draft differs by a watermark and a
 notice.
+
+With --reference, the 24-quincena contract (five pages) is compared instead with a reference
+document of the same length, bench/reference/reference.html (five pages, a 60-row table, the
+same fonts, a stylesheet of similar weight), rendered by plain `weasyprint.HTML().write_pdf()`
+in the same process; the two alternate run by run (ABAB...), so load on the machine hits both
+alike, and the figure is the ratio of their medians. Target: at most 1.5.
 """
 
 import argparse
 import io
+import json
 import math
 import os
 import platform
@@ -41,6 +49,7 @@ import django  # noqa: E402
 django.setup()
 
 import weasyprint  # noqa: E402
+import weasyprint.urls  # noqa: E402
 from clabe import compute_control_digit  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -58,6 +67,8 @@ from loans.services import (  # noqa: E402
 )
 from signatures.rendering import harfbuzz_subsets_fonts  # noqa: E402
 
+REFERENCE_HTML = PROJECT / "bench" / "reference" / "reference.html"
+REFERENCE_TARGET = 1.5
 AMOUNT = Decimal("60000.00")
 TERMS = (24, 144)
 SIGNED_ON = date(2026, 11, 21)
@@ -142,14 +153,84 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reference_pdf() -> bytes:
+    """The reference document by plain WeasyPrint; a font or stylesheet it cannot load stops it
+    (instead of a lighter document measured without anyone noticing)."""
+    fetcher = weasyprint.urls.URLFetcher(fail_on_errors=True)
+    return weasyprint.HTML(filename=str(REFERENCE_HTML), url_fetcher=fetcher).write_pdf()
+
+
+def page_count(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def compare_with_reference(application: LoanApplication, runs: int) -> dict:
+    """The contract and the reference rendered alternately, `runs` times each after a warm-up
+    of each; the ratio of the medians (and of the CPU medians)."""
+    contract = contract_pdf(application, draft=False, signed_on=SIGNED_ON)
+    reference = reference_pdf()
+    samples: dict[str, list[float]] = {"contract": [], "reference": []}
+    cpu: dict[str, list[float]] = {"contract": [], "reference": []}
+    render = {
+        "contract": lambda: contract_pdf(application, draft=False, signed_on=SIGNED_ON),
+        "reference": reference_pdf,
+    }
+    for run in range(runs):
+        # ABAB...: the order alternates too, so neither always follows the other.
+        order = ("contract", "reference") if run % 2 == 0 else ("reference", "contract")
+        for name in order:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            render[name]()
+            samples[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    contract_median = statistics.median(samples["contract"])
+    reference_median = statistics.median(samples["reference"])
+    return {
+        "runs": runs,
+        "contract_pages": page_count(contract),
+        "reference_pages": page_count(reference),
+        "contract_kib": round(len(contract) / 1024),
+        "reference_kib": round(len(reference) / 1024),
+        "contract_median_s": contract_median,
+        "reference_median_s": reference_median,
+        "contract_cpu_median_s": statistics.median(cpu["contract"]),
+        "reference_cpu_median_s": statistics.median(cpu["reference"]),
+        "ratio": contract_median / reference_median,
+        "cpu_ratio": statistics.median(cpu["contract"]) / statistics.median(cpu["reference"]),
+        "target": REFERENCE_TARGET,
+        "peak_rss_mib": peak_mib(),
+    }
+
+
+def reference_main(options: argparse.Namespace, product: LoanProduct) -> None:
+    application = create_application(quincenas=min(TERMS), product=product, index=0)
+    figures = compare_with_reference(application, options.runs)
+    print(
+        f"Contract ({min(TERMS)} quincenas, {figures['contract_pages']} pages) against the "
+        f"reference ({figures['reference_pages']} pages, 60-row table), {options.runs} runs "
+        f"each, alternating: contract median {figures['contract_median_s']:.3f} s, reference "
+        f"median {figures['reference_median_s']:.3f} s; ratio {figures['ratio']:.2f} "
+        f"(CPU {figures['cpu_ratio']:.2f}), target <= {REFERENCE_TARGET}"
+    )
+    if options.json:
+        Path(options.json).write_text(json.dumps(figures, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--reference", action="store_true", help="compare with bench/reference/reference.html"
+    )
+    parser.add_argument("--json", help="also write the figures to this JSON file")
     options = parser.parse_args()
     try:
         call_command("migrate", verbosity=0)
         product = create_product()
+        if options.reference:
+            reference_main(options, product)
+            return
         print(
             f"Python {sys.version.split()[0]}, WeasyPrint {weasyprint.__version__}, "
             f"HarfBuzz subsetting: {harfbuzz_subsets_fonts()}, {os.cpu_count()} CPUs, "

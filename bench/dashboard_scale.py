@@ -66,6 +66,9 @@ def _options() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--json", help="also write the figures to this JSON file (bench/run_all.py)"
+    )
     return parser.parse_args()
 
 
@@ -1146,6 +1149,36 @@ def report(scales: list[tuple[str, list[Figure]]]) -> None:
                 print(f"    {count:+d} × {shape}")
 
 
+def write_json(scales: list[tuple[str, list[Figure]]]) -> None:
+    import json
+
+    Path(OPTIONS.json).write_text(
+        json.dumps(
+            {
+                "database": database_description(),
+                "scales": [
+                    {
+                        "name": name,
+                        "figures": [
+                            {
+                                "label": figure.label,
+                                "median_s": figure.median,
+                                "max_s": figure.worst,
+                                "queries": figure.query_text,
+                                "target": figure.target,
+                            }
+                            for figure in figures
+                        ],
+                    }
+                    for name, figures in scales
+                ],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+
+
 def main() -> None:
     applications, affiliates = OPTIONS.applications, OPTIONS.affiliates
     try:
@@ -1191,6 +1224,8 @@ def main() -> None:
                 )
             scales.append((name, figures))
         report(scales)
+        if OPTIONS.json:
+            write_json(scales)
         print(f"Load average at the end {os.getloadavg()[0]:.1f}; peak RSS {peak_mib():.0f} MiB")
         if OPTIONS.explain and connection.vendor == "postgresql":
             for figure in scales[-1][1]:

@@ -1,6 +1,6 @@
 """Benchmark of the affiliate sync: 200,000 rows from CSV and from the DB-API source.
 
-    DJANGO_DEBUG=1 .venv/bin/python bench/sync_affiliates.py [--rows 200000] [--keep]
+    DJANGO_DEBUG=1 .venv/bin/python bench/sync_affiliates.py [--rows 200000] [--keep] [--json F]
 
 Uses a throw-away SQLite portal database in a temporary folder (DATABASE_URL is set before
 Django starts, then migrated), so it never touches var/portal.sqlite3. Generating valid rows is
@@ -11,6 +11,7 @@ one from scratch.
 
 import argparse
 import csv
+import json
 import os
 import platform
 import random
@@ -174,10 +175,25 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+FIGURES: list[dict] = []
+
+
 def timed(label: str, rows: int, run) -> None:
     started = time.perf_counter()
     result = run()
     seconds = time.perf_counter() - started
+    FIGURES.append(
+        {
+            "label": label,
+            "seconds": seconds,
+            "rows_per_s": rows / seconds,
+            "peak_rss_mib": peak_mib(),
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": len(result.rejected),
+        }
+    )
     print(
         f"{label:<38} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  "
         f"peak RSS {peak_mib():6.0f} MiB  created={result.created:,} updated={result.updated:,} "
@@ -196,6 +212,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
     options = parser.parse_args()
     rows = options.rows
     try:
@@ -230,6 +247,8 @@ def main() -> None:
             rows,
             lambda: affiliates_sync(source=source_from_settings(timeout=300)),
         )
+        if options.json:
+            Path(options.json).write_text(json.dumps({"rows": rows, "runs": FIGURES}, indent=2))
     finally:
         if options.keep:
             print(f"Kept {TEMPORARY}")

@@ -29,6 +29,7 @@ Decisions, so that staff and applicants get one consistent answer:
   such amount over the product's terms, at the shortest term that reaches it (less interest).
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
@@ -470,7 +471,17 @@ def max_amount(
 
 
 def best_offer(*, affiliate: AffiliateFacts, product: ProductTerms) -> Offer | None:
-    """The largest amount over the product's terms, at the shortest term that reaches it."""
+    """The largest amount over the product's terms, at the shortest term that reaches it.
+
+    It tries every term (121 for 24 to 144 quincenas), and the simulator asks again on every
+    change of amount or term with the same facts: being a function of plain frozen values, the
+    answer is remembered (per process; new facts or terms are a new key).
+    """
+    return _best_offer(affiliate, product)
+
+
+@functools.lru_cache(maxsize=4096)
+def _best_offer(affiliate: AffiliateFacts, product: ProductTerms) -> Offer | None:
     standing = _standing(affiliate=affiliate, product=product)
     best: tuple[Decimal, int] | None = None
     for quincenas in range(product.min_quincenas, product.max_quincenas + 1):

@@ -9,7 +9,6 @@ import re
 from datetime import date
 
 from django import forms
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.templatetags.money import pesos
@@ -43,21 +42,60 @@ class PesosField(forms.DecimalField):
         return super().to_python(value)
 
 
+class _LoadedChoiceIterator(forms.models.ModelChoiceIterator):
+    """The field's choices from the products already read, not from a new query."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for product in self.field.products:
+            yield self.choice(product)
+
+    def __len__(self) -> int:
+        return len(self.field.products) + (self.field.empty_label is not None)
+
+    def __bool__(self) -> bool:
+        return self.field.empty_label is not None or bool(self.field.products)
+
+
 class ProductChoiceField(forms.ModelChoiceField):
+    """A product by code, among `products` (a list the form read once): rendering the choices
+    and cleaning the value ask the database nothing more."""
+
+    iterator = _LoadedChoiceIterator
+
+    def __init__(self, *args, **kwargs):
+        self.products: list[LoanProduct] = []
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: LoanProduct) -> str:
         return obj.name
 
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, LoanProduct):
+            value = value.code
+        for product in self.products:
+            if product.code == str(value):
+                return product
+        raise forms.ValidationError(
+            self.error_messages["invalid_choice"],
+            code="invalid_choice",
+            params={"value": value},
+        )
 
-def simulator_products(*, on: date, affiliate_status: str | None) -> QuerySet[LoanProduct]:
+
+def simulator_products(*, on: date, affiliate_status: str | None) -> list[LoanProduct]:
     """The products on offer on `on`; for a linked affiliate only those their status may ask
-    for, so a pensioner is never offered a product for active workers."""
-    available = products_available(on=on)
+    for, so a pensioner is never offered a product for active workers. Read once (with their
+    bands): the form's choices, its lookups and the view's offers all use this list."""
+    available = list(products_available(on=on))
     if affiliate_status is None:
         return available
     # allowed_statuses is a JSON list: a "contains" lookup is not portable across the databases
     # the portal runs on (SQLite, Oracle), and there are only a few products.
-    allowed = [product.pk for product in available if affiliate_status in product.allowed_statuses]
-    return available.filter(pk__in=allowed)
+    return [product for product in available if affiliate_status in product.allowed_statuses]
 
 
 class SimulatorForm(forms.Form):
@@ -105,10 +143,12 @@ class SimulatorForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
-    def __init__(self, data=None, *, products: QuerySet[LoanProduct], **kwargs):
+    def __init__(self, data=None, *, products: list[LoanProduct], **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["product"].queryset = products
         self.products: list[LoanProduct] = list(products)
+        field = self.fields["product"]
+        field.queryset = LoanProduct.objects.filter(pk__in=[product.pk for product in products])
+        field.products = self.products
         self.product = self._product_shown()
         if self.product is not None:
             self.fields["amount"].help_text = _(

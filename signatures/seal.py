@@ -16,11 +16,13 @@ Like `signatures.pades`, this module knows nothing of loans.
 """
 
 import asyncio
+import functools
 import hashlib
 import logging
 from io import BytesIO
 from pathlib import Path
 
+from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -60,7 +62,9 @@ class SourceAltered(ValueError):
 def has_signature_field(pdf: bytes, field_name: str) -> bool:
     """Whether the PDF carries a signature (not merely an empty field) named ``field_name``."""
     reader = PdfFileReader(BytesIO(pdf))
-    return any(signature.field_name == field_name for signature in reader.embedded_signatures)
+    # The filled signature fields by name; `embedded_signatures` would parse every CMS first.
+    filled = fields.enumerate_sig_fields(reader, filled_status=True, with_name=field_name)
+    return next(filled, None) is not None
 
 
 def seal_pdf(pdf: bytes, *, field_name: str, reason: str, location: str) -> bytes:
@@ -129,14 +133,22 @@ def document_seal(
     if hashlib.sha256(content).hexdigest() != source.sha256:
         raise SourceAltered(source.file.name)
     sealed = seal_pdf(content, field_name=field_name, reason=reason, location=location)
-    record = _sealed_record(source=source, kind=kind, field_name=field_name, content=sealed)
+    record = _sealed_record(
+        source=source, kind=kind, content=sealed, certificate=_seal_signer().signing_cert
+    )
     logger.info("Documento %s sellado (%s); SHA-256 %s", record.reference, kind, record.sha256)
     return record
 
 
 def _seal_signer() -> signers.SimpleSigner:
+    """The seal's signer, loaded from its PKCS#12 once per process and file: opening it derives
+    the key from the password (about 0.1 s), which every seal used to pay."""
     path = Path(settings.SIGNATURES_SEAL_PKCS12)
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file():
         raise SealUnavailable(
             _(
                 "No se encuentra el archivo del sello institucional (%(path)s); revise "
@@ -145,20 +157,42 @@ def _seal_signer() -> signers.SimpleSigner:
             )
             % {"path": path}
         )
-    # pyHanko logs why a PKCS#12 does not load (damaged, wrong password, no key) and says None.
-    signer = signers.SimpleSigner.load_pkcs12(
-        path,
-        other_certs=trust_store().intermediates,
-        passphrase=settings.SIGNATURES_SEAL_PASSWORD.encode(),
-    )
-    if signer is None:
+    try:
+        return _load_seal_signer(
+            str(path),
+            stat.st_mtime_ns,
+            stat.st_size,
+            settings.SIGNATURES_SEAL_PASSWORD,
+            tuple(certificate.dump() for certificate in trust_store().intermediates),
+        )
+    except _NotLoaded:
         raise SealUnavailable(
             _(
                 "No se pudo abrir el sello institucional (%(path)s): no es un PKCS#12 con llave "
                 "y certificado, o la contraseña (SIGNATURES_SEAL_PASSWORD) no es la correcta."
             )
             % {"path": path}
-        )
+        ) from None
+
+
+class _NotLoaded(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=4)
+def _load_seal_signer(
+    path: str, mtime_ns: int, size: int, password: str, intermediates: tuple[bytes, ...]
+) -> signers.SimpleSigner:
+    """A new file (name, time or size), password or trust store is a new key; a file that
+    does not open raises, and is not remembered."""
+    # pyHanko logs why a PKCS#12 does not load (damaged, wrong password, no key) and says None.
+    signer = signers.SimpleSigner.load_pkcs12(
+        path,
+        other_certs=[asn1_x509.Certificate.load(der) for der in intermediates],
+        passphrase=password.encode(),
+    )
+    if signer is None:
+        raise _NotLoaded(path)
     return signer
 
 
@@ -181,13 +215,13 @@ def _translated(error: Exception) -> Exception | None:
 
 
 def _sealed_record(
-    *, source: SignedDocument, kind: str, field_name: str, content: bytes
+    *, source: SignedDocument, kind: str, content: bytes, certificate
 ) -> SignedDocument:
-    reader = PdfFileReader(BytesIO(content))
-    [seal] = [sig for sig in reader.embedded_signatures if sig.field_name == field_name]
     return signed_document_store(
         content=content,
-        certificate=seal.signer_cert,
+        # The seal's own certificate, the one `seal_pdf` signed with (not read back from the
+        # file, which parsed every signature of it again).
+        certificate=certificate,
         reference=source.reference,
         kind=kind,
         # Same printed QR code: the verification page shows the latest version of the chain.

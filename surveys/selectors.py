@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from loans import reporting
 from surveys.models import Answer, Invitation, QuestionCode, SurveyKind
@@ -124,13 +124,18 @@ def comments(*, first_month: date, last_month: date) -> QuerySet[Answer]:
             code=C.COMMENT, month__gte=first_month, month__lte=last_month, number__isnull=True
         )
         .exclude(text="")
-        # The page's 20 comments first, then who wrote them (four queries, always four):
-        # joining every comment of the period to its application before choosing 20 was the
-        # slowest read of the dashboard at scale.
+        # The page's 20 comments first, then who wrote them in one more query (their 20
+        # invitations joined to application, affiliate and applicant): joining every comment of
+        # the period to its application before choosing 20 was the slowest read of the
+        # dashboard at scale, and a query per relation cost three round trips more.
         .select_related("response")
         .prefetch_related(
-            "response__invitation__application__affiliate",
-            "response__invitation__application__applicant",
+            Prefetch(
+                "response__invitation",
+                queryset=Invitation.objects.select_related(
+                    "application__affiliate", "application__applicant"
+                ),
+            )
         )
         .order_by("-response__submitted_at", "-pk")
     )

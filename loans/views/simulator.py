@@ -9,7 +9,7 @@ this?" with `loans.eligibility`, against the affiliate data the portal keeps (no
 refresh from the institute: that happens when an application starts).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,9 +20,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from affiliates.models import Affiliate
+from affiliates.models import Affiliate, AffiliateLink
 from loans.amortization import CAT_LEGEND, Quote, QuoteError, quote
-from loans.eligibility import AffiliateFacts, Eligibility, best_offer, evaluate
+from loans.eligibility import Eligibility, Offer, ProductTerms, best_offer, evaluate
 from loans.forms import SimulatorForm, simulator_products
 from loans.models import LoanProduct
 from loans.selectors import affiliate_facts, product_terms
@@ -91,22 +91,34 @@ def simulator_response(
         on=today, affiliate_status=affiliate.status if affiliate is not None else None
     )
 
+    # A product's best offer tries every term: computed once per product and request.
+    offers: dict[str, tuple[ProductTerms, Offer | None]] = {}
+
+    def offer_for(product: LoanProduct) -> tuple[ProductTerms, Offer | None]:
+        if product.code not in offers:
+            terms = product_terms(product=product)
+            offers[product.code] = (terms, best_offer(affiliate=facts, product=terms))
+        return offers[product.code]
+
     asked = any(name in query for name in SimulatorForm.base_fields)
     if asked:
         form = SimulatorForm(query, products=products)
     else:
         # Nothing asked yet: simulate the defaults right away, so that the page already shows
         # what a loan costs and a linked affiliate sees what they may borrow before typing.
-        form = SimulatorForm(_defaults(list(products), facts=facts) or None, products=products)
+        form = SimulatorForm(
+            _defaults(products, offer_for=offer_for if facts is not None else None) or None,
+            products=products,
+        )
 
     simulation = None
     offer = None
     valid = form.is_valid()
     chosen = form.cleaned_data.get("product") if form.is_bound else None
-    terms = product_terms(product=chosen) if facts is not None and chosen is not None else None
-    if terms is not None:
+    terms = None
+    if facts is not None and chosen is not None:
         # Shown even while the amount or the term has an error: the limit is what to type.
-        offer = best_offer(affiliate=facts, product=terms)
+        terms, offer = offer_for(chosen)
     if valid:
         try:
             loan_quote = quote(
@@ -153,19 +165,25 @@ def simulator_response(
 def _linked_affiliate(request: HttpRequest) -> Affiliate | None:
     if not request.user.is_authenticated:
         return None
-    # A missing link raises RelatedObjectDoesNotExist, an AttributeError: getattr's default.
-    link = getattr(request.user, "affiliate_link", None)
+    # The link and its affiliate in one query (the reverse accessor and then `.affiliate` were
+    # two).
+    link = AffiliateLink.objects.select_related("affiliate").filter(user=request.user).first()
     return link.affiliate if link is not None else None
 
 
-def _defaults(products: list[LoanProduct], *, facts: AffiliateFacts | None) -> dict[str, str]:
+def _defaults(
+    products: list[LoanProduct],
+    *,
+    offer_for: Callable[[LoanProduct], tuple[ProductTerms, Offer | None]] | None,
+) -> dict[str, str]:
     """The simulation the page opens with, as if typed: the affiliate's best offer on the
-    first product that has one, else an average loan on the first product."""
+    first product that has one (`offer_for`, for a linked affiliate), else an average loan on
+    the first product."""
     if not products:
         return {}
-    if facts is not None:
+    if offer_for is not None:
         for product in products:
-            offer = best_offer(affiliate=facts, product=product_terms(product=product))
+            _terms, offer = offer_for(product)
             if offer is not None:
                 return {
                     "product": product.code,
