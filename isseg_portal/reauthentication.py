@@ -3,9 +3,9 @@ member's decision on an application, the treasury's payment and deduction files.
 
 An authentication (the login, or allauth's "confirma tu contraseña" page) counts for
 ACCOUNT_REAUTHENTICATION_TIMEOUT seconds (15 minutes). Past that, a page is suspended and the
-person goes to allauth's reauthentication page, which brings them back to it; a JSON call of the
-signing page gets a 401 with a Spanish message and the address of that page, so nothing the
-person already entered on the page is lost.
+person goes to allauth's reauthentication page, which brings them back to it (a suspended POST
+is replayed); a JSON call of the signing page gets a 401 with a Spanish message that the page
+shows, asking to reload it, before any file has been sent.
 """
 
 import time

@@ -96,14 +96,15 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             match = getattr(request, "resolver_match", None)
+            route = f"/{match.route}" if match else None
             logger.info(
                 "%s %s %s",
                 request.method,
-                match.route if match else "-",
+                route or "-",
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "route": f"/{match.route}" if match else None,
+                    "route": route,
                     "view": match.view_name if match else None,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
