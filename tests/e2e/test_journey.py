@@ -105,16 +105,6 @@ class Documents:
 
 
 @pytest.fixture
-def institute_down(settings, tmp_path):
-    """The institute's database does not answer: the portal works on its last known data."""
-    settings.AFFILIATES_SOURCE = {
-        **settings.AFFILIATES_SOURCE,
-        "DRIVER": "sqlite3",
-        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
-    }
-
-
-@pytest.fixture
 def affiliate(db):
     """An active worker (18 years of seniority, $9,500.00 a quincena, no deductions) whom no
     account has linked yet, and the product she may ask for."""

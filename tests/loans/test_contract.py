@@ -32,13 +32,8 @@ from tests.loans.test_wizard import detail_url, draft_for, fill_steps_2_to_4, me
 SIGNED_ON = date(2026, 3, 10)
 
 
-@pytest.fixture(autouse=True)
-def institute_down(settings, tmp_path):
-    settings.AFFILIATES_SOURCE = {
-        **settings.AFFILIATES_SOURCE,
-        "DRIVER": "sqlite3",
-        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
-    }
+# The institute's database does not answer: the last known data are used (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("institute_down")
 
 
 @pytest.fixture(autouse=True)

@@ -24,13 +24,8 @@ from tests.loans.test_wizard import (
 ID = DocumentKind.IDENTIFICATION
 
 
-@pytest.fixture(autouse=True)
-def institute_down(settings, tmp_path):
-    settings.AFFILIATES_SOURCE = {
-        **settings.AFFILIATES_SOURCE,
-        "DRIVER": "sqlite3",
-        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
-    }
+# The institute's database does not answer: the last known data are used (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("institute_down")
 
 
 @pytest.fixture(autouse=True)

@@ -39,14 +39,8 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture(autouse=True)
-def institute_down(settings, tmp_path):
-    """The institute's database does not answer: the wizard uses the last known data."""
-    settings.AFFILIATES_SOURCE = {
-        **settings.AFFILIATES_SOURCE,
-        "DRIVER": "sqlite3",
-        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
-    }
+# The institute's database does not answer: the last known data are used (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("institute_down")
 
 
 @pytest.fixture

@@ -37,14 +37,8 @@ def with_check_digit(first_17: str) -> str:
 VALID_CLABE = with_check_digit("00218070123456789")
 
 
-@pytest.fixture(autouse=True)
-def institute_down(settings, tmp_path):
-    """By default the institute's database does not answer: the last known data are used."""
-    settings.AFFILIATES_SOURCE = {
-        **settings.AFFILIATES_SOURCE,
-        "DRIVER": "sqlite3",
-        "DSN": str(tmp_path / "no-such-institute.sqlite3"),
-    }
+# The institute's database does not answer: the last known data are used (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("institute_down")
 
 
 @pytest.fixture(autouse=True)
