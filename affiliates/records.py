@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -26,8 +25,8 @@ from affiliates.models import AffiliateStatus, Sex
 from affiliates.sources import (
     SourceRow,
 )
+from isseg_portal.institute_time import INSTITUTE_TIME_ZONE
 
-MEXICO_CITY = ZoneInfo("America/Mexico_City")
 CENT = Decimal("0.01")
 # max_digits=12, decimal_places=2 in the model.
 AMOUNT_LIMIT = Decimal("10000000000")
@@ -387,7 +386,7 @@ def affiliate_record_from_row(row: SourceRow, *, today: date | None = None) -> A
         max_length=120,
     )
     if today is None:
-        today = timezone.localdate(timezone=MEXICO_CITY)
+        today = timezone.localdate(timezone=INSTITUTE_TIME_ZONE)
     birth_date = _date(
         values.get("fecha_nacimiento"),
         problems,

@@ -7,7 +7,7 @@ the CSV layout uses, so `affiliates.sync` validates a single shape and tells the
 row of which file or query was wrong.
 
 In production the database is Oracle, reached with `oracledb`; the tests and the demo run the
-very same code on a sqlite3 file that holds views of the same shape (`affiliates.institute_demo`).
+very same code on a sqlite3 file that holds views of the same shape (`demo.institute`).
 Every failure to reach or read the source becomes `SourceUnavailable`, so callers can fall back
 to the last known data instead of showing a traceback.
 """

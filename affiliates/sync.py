@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -63,13 +62,13 @@ from affiliates.sources import (
     SourceUnavailable,
     source_from_settings,
 )
+from isseg_portal.institute_time import INSTITUTE_TIME_ZONE
 
 logger = logging.getLogger(__name__)
 
 # Rows per transaction: large enough for bulk statements to pay off, small enough that a
 # failed batch retried row by row stays cheap.
 BATCH_SIZE = 2000
-MEXICO_CITY = ZoneInfo("America/Mexico_City")
 T = TypeVar("T")
 
 # --- Results -----------------------------------------------------------------------------------
@@ -477,7 +476,7 @@ def sync_rows(
     # Loans first and whole: they are few per affiliate, and each batch of affiliates needs
     # theirs at hand to compare digests.
     loans = _read_loans(loan_rows, result) if loan_rows is not None else None
-    today = timezone.localdate(result.synced_at, timezone=MEXICO_CITY)
+    today = timezone.localdate(result.synced_at, timezone=INSTITUTE_TIME_ZONE)
     seen_numbers: dict[str, int] = {}
     seen_curps: dict[str, int] = {}
     rejected_numbers: set[str] = set()
@@ -573,7 +572,7 @@ class RefreshOutcome:
 
 def format_synced_at(moment: datetime) -> str:
     """dd/mm/aaaa hh:mm in Guanajuato's time, as the portal shows "datos al ..."."""
-    return timezone.localtime(moment, MEXICO_CITY).strftime("%d/%m/%Y %H:%M")
+    return timezone.localtime(moment, INSTITUTE_TIME_ZONE).strftime("%d/%m/%Y %H:%M")
 
 
 def affiliate_refresh(*, affiliate: Affiliate) -> RefreshOutcome:

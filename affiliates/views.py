@@ -4,12 +4,8 @@ Every page works on the signed-in account's own link only; no URL names an affil
 is no other person's data to reach.
 """
 
-from zoneinfo import ZoneInfo
-
-from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,9 +17,8 @@ from affiliates.forms import LinkForm
 from affiliates.models import AffiliateLink, AffiliateStatus, LinkOutcome
 from affiliates.services import LinkError, affiliate_link
 from affiliates.sync import affiliate_refresh
-
-# Seniority is counted on the institute's calendar, whatever zone a page is rendered in.
-INSTITUTE_TIME_ZONE = ZoneInfo("America/Mexico_City")
+from isseg_portal.client_ip import client_ip
+from isseg_portal.institute_time import INSTITUTE_TIME_ZONE
 
 
 @login_required
@@ -46,7 +41,7 @@ def link(request: HttpRequest) -> HttpResponse:
             curp=form.cleaned_data["curp"],
             number=form.cleaned_data["number"],
             birth_date=form.cleaned_data["birth_date"],
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request),
         )
     except LinkError as error:
         if error.code == LinkOutcome.ACCOUNT_HAS_LINK:
@@ -114,15 +109,6 @@ def _own_link(request: HttpRequest) -> AffiliateLink | None:
         .filter(user=request.user)
         .first()
     )
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # allauth's reading of the client address, so its rate limits and ours agree on who is who
-    # behind the load balancer (ALLAUTH_TRUSTED_PROXY_COUNT / ALLAUTH_TRUSTED_CLIENT_IP_HEADER).
-    try:
-        return get_adapter(request).get_client_ip(request)
-    except PermissionDenied:
-        return None
 
 
 def _seniority_text(*, years: int, months: int) -> str:

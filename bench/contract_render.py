@@ -56,8 +56,8 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-from affiliates.demo import random_identity  # noqa: E402
 from affiliates.models import Affiliate, AffiliateStatus, DataSource, Employer, Sex  # noqa: E402
+from demo.affiliates import random_identity  # noqa: E402
 from loans.contract import contract_pdf  # noqa: E402
 from loans.models import LoanApplication, LoanProduct, SeniorityBand  # noqa: E402
 from loans.services import (  # noqa: E402

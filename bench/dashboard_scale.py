@@ -17,7 +17,7 @@ measured, then the rest, measured again, so the two sets of figures show whether
 queries grows with the data. After each step the database is analysed (VACUUM ANALYZE on
 PostgreSQL, ANALYZE on SQLite), as autovacuum would have done on a server by then.
 
-Measured at each scale: `loans.reporting.tally_refresh_all()` (once, after the bulk load), the
+Measured at each scale: `dashboard.reporting.tally_refresh_all()` (once, after the bulk load), the
 refresh of one stale month, this month's and last month's (what the first dashboard visit after
 a transition pays), the dashboard for the whole period and for this month with no stale month
 and with a stale one (Django's test Client, a Gerencia user, DEBUG off; queries counted with
@@ -142,21 +142,22 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from affiliates.demo import FEMALE_NAMES, MALE_NAMES, SURNAMES  # noqa: E402
 from affiliates.models import Affiliate, Employer  # noqa: E402
-from loans import reporting  # noqa: E402
+from dashboard import reporting  # noqa: E402
+from dashboard.models import TallyMonth  # noqa: E402
+from dashboard.staff_groups import MANAGER_GROUP  # noqa: E402
+from demo.affiliates import FEMALE_NAMES, MALE_NAMES, SURNAMES  # noqa: E402
+from demo.products import seed_products  # noqa: E402
+from isseg_portal.institute_time import month_of  # noqa: E402
 from loans.amortization import quote  # noqa: E402
-from loans.demo import seed_products  # noqa: E402
 from loans.models import (  # noqa: E402
     ApplicationStatus,
     FolioCounter,
     LoanApplication,
     Payment,
     RejectionReason,
-    TallyMonth,
 )
 from surveys.models import Answer, Invitation, Question, Response, Survey, SurveyKind  # noqa: E402
-from surveys.staff_groups import MANAGER_GROUP  # noqa: E402
 
 User = get_user_model()
 S = ApplicationStatus
@@ -1012,7 +1013,7 @@ def mark_stale(month: date) -> None:
 
 
 def measure(program: Program, staff: Staff, *, runs: int) -> list[Figure]:
-    this_month = reporting.month_of(timezone.now())
+    this_month = month_of(timezone.now())
     last_month = month_before(this_month)
     figures = [
         timed_calls(
@@ -1034,7 +1035,7 @@ def measure(program: Program, staff: Staff, *, runs: int) -> list[Figure]:
 
     manager = Client()
     manager.force_login(staff.manager)
-    dashboard = reverse("surveys:dashboard")
+    dashboard = reverse("dashboard:dashboard")
     whole = f"?desde={program.first_month:%Y-%m}&hasta={this_month:%Y-%m}"
     single = f"?desde={this_month:%Y-%m}&hasta={this_month:%Y-%m}"
     cases = [
@@ -1054,7 +1055,7 @@ def measure(program: Program, staff: Staff, *, runs: int) -> list[Figure]:
                 target="< 1 s",
             )
         )
-    export = reverse("surveys:dashboard_export", args=["productos", "csv"]) + whole
+    export = reverse("dashboard:dashboard_export", args=["productos", "csv"]) + whole
     figures.append(
         timed_calls(
             "/tablero/exportar/productos.csv whole period",

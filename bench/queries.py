@@ -49,9 +49,9 @@ class Data:
         from django.contrib.auth.models import Group
 
         from affiliates.models import AffiliateLink
-        from loans.demo import seed_products
-        from surveys.demo_history import HistoryStaff
-        from surveys.staff_groups import MANAGER_GROUP
+        from dashboard.staff_groups import MANAGER_GROUP
+        from demo.history import HistoryStaff
+        from demo.products import seed_products
 
         User = get_user_model()
         seed_products()
@@ -74,8 +74,8 @@ class Data:
     def _affiliate(self):
         from django.utils import timezone
 
-        from affiliates.demo import random_identity
         from affiliates.models import Affiliate, AffiliateStatus, DataSource, Employer, Sex
+        from demo.affiliates import random_identity
 
         index = Affiliate.objects.count()
         identity = random_identity(self.rng, birth_date=date(1975, 6, 15), female=True)
@@ -108,10 +108,10 @@ class Data:
         from clabe import compute_control_digit
         from django.utils import timezone
 
-        from loans import reporting
+        from dashboard import reporting
+        from demo.history import _invitation, _payment_answers, _response, _steps
         from loans.history import HistoricalApplication, applications_import
         from loans.models import LoanProduct
-        from surveys.demo_history import _invitation, _payment_answers, _response, _steps
         from surveys.models import Question, Survey, SurveyKind
 
         now = timezone.now()
@@ -176,7 +176,7 @@ def count_queries(data: Data) -> list[dict]:
         ("Admin: solicitudes", superuser, reverse("admin:loans_loanapplication_changelist")),
         ("Admin: afiliados", superuser, reverse("admin:affiliates_affiliate_changelist")),
         ("Admin: invitaciones", superuser, reverse("admin:surveys_invitation_changelist")),
-        ("Tablero de gerencia", manager, reverse("surveys:dashboard")),
+        ("Tablero de gerencia", manager, reverse("dashboard:dashboard")),
     ]
     results = []
     for name, client, url in pages:

@@ -75,7 +75,7 @@ def server_environment(*, database_url: str, var_dir: Path, pki_port: int) -> di
 
 
 def free_port() -> int:
-    """A localhost port nobody listens on right now (as signatures.demo_pki.server's)."""
+    """A localhost port nobody listens on right now (as demo.pki.server's)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

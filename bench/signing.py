@@ -57,6 +57,8 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBacken
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 import loans.signing as portal_signing
+from demo.pki.authority import DEMO_SEAL_PASSWORD, DemoPKI
+from demo.pki.server import DemoPKIServer, free_port
 from loans.models import LoanApplication
 from loans.signing import (
     APPLICANT_FIELD,
@@ -66,8 +68,6 @@ from loans.signing import (
     application_sign_prepare,
 )
 from signatures.certificates import load_certificate
-from signatures.demo_pki.authority import DEMO_SEAL_PASSWORD, DemoPKI
-from signatures.demo_pki.server import DemoPKIServer, free_port
 from signatures.trust import trust_store
 
 TARGET = 1.3

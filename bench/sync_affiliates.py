@@ -43,9 +43,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from affiliates.demo import EMPLOYERS, MUNICIPALITIES, random_identity  # noqa: E402
 from affiliates.identifiers import curp_check_digit, rfc_check_digit  # noqa: E402
-from affiliates.institute_demo import create_institute_database  # noqa: E402
 from affiliates.models import Affiliate, AffiliateLoan  # noqa: E402
 from affiliates.sources import (  # noqa: E402
     AFFILIATE_COLUMNS,
@@ -54,6 +52,8 @@ from affiliates.sources import (  # noqa: E402
     source_from_settings,
 )
 from affiliates.sync import affiliates_sync  # noqa: E402
+from demo.affiliates import EMPLOYERS, MUNICIPALITIES, random_identity  # noqa: E402
+from demo.institute import create_institute_database  # noqa: E402
 
 STATUSES = ["activo"] * 7 + ["pensionado", "jubilado", "baja"]
 HOMONYMS = "0123456789"

@@ -122,7 +122,7 @@ def pages() -> list[Page]:
         ),
         Page(
             "Tablero de gerencia",
-            reverse("surveys:dashboard"),
+            reverse("dashboard:dashboard"),
             session_cookie("gerencia@demo.test"),
         ),
     ]

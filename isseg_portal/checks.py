@@ -3,21 +3,24 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-DEMO_SEAL_PASSWORD = "Demo-Sello-ISSEG-2026"  # noqa: S105 (public, the demo PKI's)
-
 
 @register(Tags.security, deploy=True)
 def production_settings(app_configs, **kwargs):
     problems = []
-    if settings.SIGNATURES_SEAL_PASSWORD == DEMO_SEAL_PASSWORD or str(
-        settings.SIGNATURES_SEAL_PKCS12
-    ).startswith(str(settings.DEMO_PKI_DIR)):
+    if str(settings.SIGNATURES_SEAL_PKCS12).startswith(str(settings.DEMO_PKI_DIR)):
         problems.append(
             Warning(
-                "The institutional seal is the demo PKI's (SIGNATURES_SEAL_PKCS12 / "
-                "SIGNATURES_SEAL_PASSWORD).",
-                hint="Set both to the institute's seal certificate in production.",
+                "The institutional seal is the demo PKI's (SIGNATURES_SEAL_PKCS12).",
+                hint="Set it and its password to the institute's seal certificate.",
                 id="isseg_portal.W001",
+            )
+        )
+    if not settings.SIGNATURES_SEAL_PASSWORD:
+        problems.append(
+            Warning(
+                "The institutional seal has no password (SIGNATURES_SEAL_PASSWORD or "
+                "SIGNATURES_SEAL_PASSWORD_FILE).",
+                id="isseg_portal.W004",
             )
         )
     if settings.DOCUMENTS_STORAGE == "s3" and not settings.STORAGES["default"]["OPTIONS"].get(

@@ -1,4 +1,5 @@
-"""The admin and the managers' dashboard ask staff for a second factor (STAFF_REQUIRE_MFA).
+"""The staff's pages (STAFF_SECOND_FACTOR_URLS: the admin, the managers' dashboard) ask staff
+for a second factor (STAFF_REQUIRE_MFA).
 
 Staff log in to the admin through allauth's login (`secure_admin_login` in the URLs), which asks
 for the TOTP code of anyone who has one. This middleware closes the rest: a staff member
@@ -46,7 +47,9 @@ class StaffSecondFactorMiddleware:
     def _guarded(request) -> bool:
         return (
             settings.STAFF_REQUIRE_MFA
-            and request.path.startswith((reverse("admin:index"), reverse("surveys:dashboard")))
+            and request.path.startswith(
+                tuple(reverse(name) for name in settings.STAFF_SECOND_FACTOR_URLS)
+            )
             and request.user.is_authenticated
             and request.user.is_staff
         )

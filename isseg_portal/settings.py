@@ -14,6 +14,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from isseg_portal.institute_time import INSTITUTE_TIME_ZONE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded default (SQLite file, development secret key, documents).
 VAR_DIR = Path(os.environ.get("ISSEG_VAR_DIR", BASE_DIR / "var"))
@@ -33,6 +35,14 @@ def env_list(name: str, default: str = "") -> list[str]:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def secret_from_file(path: str | Path) -> str:
+    """The first line of a secret's file, or "" when there is no such file."""
+    try:
+        return Path(path).read_text().splitlines()[0].strip()
+    except (OSError, IndexError):
+        return ""
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -81,7 +91,12 @@ INSTALLED_APPS = [
     "loans",
     "signatures",
     "surveys",
+    "dashboard",
+    "operations",
 ]
+if DEBUG:
+    # Demo data, the demo PKI and seed_demo: a laptop or a training server, never production.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     # First: every log line of the request, even of a failing middleware, carries its id.
@@ -245,7 +260,7 @@ else:
 LANGUAGE_CODE = "es-mx"
 LANGUAGES = [("es-mx", _("Español (México)"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "America/Mexico_City"
+TIME_ZONE = INSTITUTE_TIME_ZONE.key
 USE_I18N = True
 USE_TZ = True
 USE_THOUSAND_SEPARATOR = True
@@ -277,7 +292,7 @@ if DOCUMENTS_STORAGE == "s3":
             "location": os.environ.get("AWS_S3_LOCATION", "documentos"),
             # Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
             # or the node's role, as boto3 finds them. Objects are private and never replaced:
-            # a name that exists gets a new one, which signatures.services.write_once refuses.
+            # a name that exists gets a new one, which isseg_portal.storage.write_once refuses.
             "default_acl": "private",
             "file_overwrite": False,
             "querystring_auth": True,
@@ -493,11 +508,13 @@ SIGNATURES_HTTP_TIMEOUT = env_int("SIGNATURES_HTTP_TIMEOUT", 10)
 # A prepared signature must be finished within these seconds; then the applicant starts again.
 SIGNING_SESSION_SECONDS = env_int("SIGNING_SESSION_SECONDS", 600)
 # The institute's seal (`signatures.seal`): a PKCS#12 with its key, certificate and chain, and
-# the password that opens it. Default: the demo PKI's seal, written by `demo_pki setup`.
+# the password that opens it, given in SIGNATURES_SEAL_PASSWORD or in a file only the portal
+# reads (SIGNATURES_SEAL_PASSWORD_FILE, its first line: a secret the deployment mounts).
+# Default: the demo PKI's seal and password, written side by side by `demo_pki setup`.
 SIGNATURES_SEAL_PKCS12 = Path(os.environ.get("SIGNATURES_SEAL_PKCS12", DEMO_PKI_DIR / "seal.p12"))
-# The demo seal's password is public (signatures.demo_pki.authority.DEMO_SEAL_PASSWORD); in
-# production set the real one in the environment.
-SIGNATURES_SEAL_PASSWORD = os.environ.get("SIGNATURES_SEAL_PASSWORD", "Demo-Sello-ISSEG-2026")
+SIGNATURES_SEAL_PASSWORD = os.environ.get("SIGNATURES_SEAL_PASSWORD") or secret_from_file(
+    os.environ.get("SIGNATURES_SEAL_PASSWORD_FILE", DEMO_PKI_DIR / "seal.password")
+)
 
 # --- Back office -------------------------------------------------------------------------------
 # Whoever took an application for review may not approve it. Small offices with one person per
@@ -506,6 +523,8 @@ LOANS_SEPARATION_OF_DUTIES = env_bool("LOANS_SEPARATION_OF_DUTIES", True)
 # Staff reach the admin only with a second factor (allauth MFA, TOTP): on by default outside
 # DEBUG. Staff without an authenticator are sent to set one up first.
 STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", not DEBUG)
+# The staff's areas it guards: every path under these URLs' paths.
+STAFF_SECOND_FACTOR_URLS = ["admin:index", "dashboard:dashboard"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ISSEG Préstamos en línea"
 

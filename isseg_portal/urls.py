@@ -22,6 +22,7 @@ urlpatterns = [
     path("afiliacion/", include("affiliates.urls")),
     path("", include("loans.urls")),
     path("", include("surveys.urls")),
+    path("", include("dashboard.urls")),
     path("", include("signatures.urls")),
     # Before the admin: its catch-all view would answer every path under admin/.
     path("admin/tesoreria/", include("loans.admin_exports")),

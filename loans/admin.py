@@ -14,15 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import AffiliateStatus
-from isseg_portal.money import pesos
+from isseg_portal.formatting import HUNDRED, percent_text, pesos
 from loans.models import APPLICANT_STATUSES, LoanProduct, SeniorityBand
-
-HUNDRED = Decimal(100)
-
-
-def _percent_text(fraction: Decimal) -> str:
-    """0.136700 -> "13.67" (no trailing zeros, never exponent notation)."""
-    return format((fraction * HUNDRED).normalize(), "f")
 
 
 class PercentField(forms.DecimalField):
@@ -41,7 +34,7 @@ class PercentField(forms.DecimalField):
     def prepare_value(self, value):
         # Only the stored fraction is converted; what the person typed is shown back as typed.
         if isinstance(value, Decimal):
-            return _percent_text(value)
+            return percent_text(value)
         return value
 
     def clean(self, value):
@@ -200,7 +193,7 @@ class LoanProductAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("tasa anual"), ordering="annual_rate")
     def rate(self, obj: LoanProduct) -> str:
-        return f"{_percent_text(obj.annual_rate)} %"
+        return f"{percent_text(obj.annual_rate)} %"
 
     @admin.display(description=_("plazo (quincenas)"), ordering="max_quincenas")
     def quincenas_range(self, obj: LoanProduct) -> str:

@@ -3,10 +3,9 @@
 Read-only for data: the status is never a field anyone edits. What staff do are actions, each a
 button that leads to a confirmation page (GET shows, never acts) whose form POSTs to the same
 URL, which calls one service of `loans.services` and goes back to the application with a
-message. Who sees which button follows the same permissions the services check.
+message. Which buttons there are, and who sees each, is `loans.workflow.STAFF_ACTIONS`.
 """
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from allauth.core.exceptions import ReauthenticationRequired
@@ -14,20 +13,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
-from affiliates.sync import affiliate_refresh
+from affiliates.sync import affiliate_refresh, format_synced_at
+from isseg_portal.client_ip import client_ip
 from isseg_portal.reauthentication import recently_authenticated
 from loans.eligibility import evaluate
-from loans.models import ApplicationStatus, LoanApplication, RejectionReason
-from loans.selectors import affiliate_facts, audit_chain_report, product_terms
+from loans.models import AuditChainCheck, LoanApplication, RejectionReason
+from loans.selectors import affiliate_facts, product_terms
 from loans.services import (
-    ALLOWED_TRANSITIONS,
     ApplicationError,
     TransferData,
     application_approve,
@@ -36,12 +37,9 @@ from loans.services import (
     application_return,
     application_take_for_review,
 )
-from loans.services.review import PERMISSION_APPROVE, PERMISSION_PAY, PERMISSION_REVIEW
 from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
-from loans.tasks import SEALED_STATES
+from loans.workflow import ALLOWED_TRANSITIONS, STAFF_ACTIONS, StaffAction
 from signatures.models import SignedDocument
-
-S = ApplicationStatus
 
 
 class ReturnForm(forms.Form):
@@ -74,71 +72,18 @@ class ConfirmForm(forms.Form):
     """Nothing to fill in: the POST itself is the confirmation."""
 
 
-@dataclass(frozen=True)
-class Action:
-    name: str
-    label: str
-    from_status: str
-    to_status: str
-    permission: str
-    form: type[forms.Form]
-    question: str
-
-
-ACTIONS = {
-    action.name: action
-    for action in (
-        Action(
-            "revisar",
-            _("Tomar para revisión"),
-            S.SIGNED,
-            S.IN_REVIEW,
-            PERMISSION_REVIEW,
-            ConfirmForm,
-            _("¿Tomar esta solicitud para revisarla? Quedará asignada a ti."),
-        ),
-        Action(
-            "devolver",
-            _("Devolver para corrección"),
-            S.IN_REVIEW,
-            S.RETURNED,
-            PERMISSION_REVIEW,
-            ReturnForm,
-            _("El solicitante leerá el motivo, corregirá y volverá a firmar."),
-        ),
-        Action(
-            "rechazar",
-            _("Rechazar"),
-            S.IN_REVIEW,
-            S.REJECTED,
-            PERMISSION_REVIEW,
-            RejectForm,
-            _("La solicitud no continuará. El solicitante leerá el motivo."),
-        ),
-        Action(
-            "aprobar",
-            _("Aprobar"),
-            S.IN_REVIEW,
-            S.APPROVED,
-            PERMISSION_APPROVE,
-            ConfirmForm,
-            _("¿Aprobar este préstamo? El contrato recibirá el sello institucional."),
-        ),
-        Action(
-            "pagar",
-            _("Registrar pago"),
-            S.APPROVED,
-            S.DISBURSED,
-            PERMISSION_PAY,
-            PaymentForm,
-            _("Registra la transferencia SPEI: el monto y la CLABE deben ser los de la solicitud."),
-        ),
-    )
+# What each action of `loans.workflow.STAFF_ACTIONS` asks for on its confirmation page.
+ACTION_FORMS: dict[str, type[forms.Form]] = {
+    "revisar": ConfirmForm,
+    "devolver": ReturnForm,
+    "rechazar": RejectForm,
+    "aprobar": ConfirmForm,
+    "pagar": PaymentForm,
 }
 
 
-def _perform(action: Action, request: HttpRequest, application: LoanApplication, data: dict):
-    ip_address = request.META.get("REMOTE_ADDR")
+def _perform(action: StaffAction, request: HttpRequest, application: LoanApplication, data: dict):
+    ip_address = client_ip(request)
     actor = request.user
     if action.name == "revisar":
         return application_take_for_review(
@@ -157,6 +102,9 @@ def _perform(action: Action, request: HttpRequest, application: LoanApplication,
             ip_address=ip_address,
         )
     if action.name == "aprobar":
+        # The page re-checked eligibility on the data last read; the approval reads them again
+        # from the institute first (a network call, before any lock is taken).
+        affiliate_refresh(affiliate=application.affiliate)
         return application_approve(application=application, actor=actor, ip_address=ip_address)
     return application_register_payment(
         application=application,
@@ -270,28 +218,42 @@ class LoanApplicationAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.action_view),
                 name="loans_loanapplication_action",
             ),
+            path(
+                "<int:object_id>/actualizar-afiliado/",
+                self.admin_site.admin_view(self.affiliate_refresh_view),
+                name="loans_loanapplication_affiliate_refresh",
+            ),
             *super().get_urls(),
         ]
 
-    def actions_for(self, request: HttpRequest, application: LoanApplication) -> list[Action]:
+    def actions_for(self, request: HttpRequest, application: LoanApplication) -> list[StaffAction]:
         return [
             action
-            for action in ACTIONS.values()
-            if action.from_status == application.status
-            and action.to_status in ALLOWED_TRANSITIONS[application.status]
-            and request.user.has_perm(action.permission)
+            for action in STAFF_ACTIONS.values()
+            if action.move.source == application.status
+            and action.move.target in ALLOWED_TRANSITIONS[application.status]
+            and request.user.has_perm(action.move.permission)
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        application = get_object_or_404(
-            LoanApplication.objects.select_related("affiliate__employer", "product"),
-            pk=object_id,
+    def get_object(self, request, object_id, from_field=None):
+        # What the page shows of the application's relations, in the same query.
+        queryset = self.get_queryset(request).select_related(
+            "affiliate__employer", "product", "analyst", "approver"
         )
+        return queryset.filter(pk=object_id).first() if str(object_id).isdigit() else None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        application = self.get_object(request, object_id)
+        if application is None:
+            raise Http404
         if not self.has_view_permission(request, application):
             raise PermissionDenied
         extra_context = {
             **(extra_context or {}),
             **review_context(application),
+            "affiliate_refresh_url": reverse(
+                "admin:loans_loanapplication_affiliate_refresh", args=[application.pk]
+            ),
             "staff_actions": [
                 (
                     action,
@@ -306,15 +268,15 @@ class LoanApplicationAdmin(admin.ModelAdmin):
 
     def action_view(self, request: HttpRequest, object_id: int, action_name: str) -> HttpResponse:
         application = get_object_or_404(LoanApplication, pk=object_id)
-        action = ACTIONS.get(action_name)
-        if action is None or not request.user.has_perm(action.permission):
+        action = STAFF_ACTIONS.get(action_name)
+        if action is None or not request.user.has_perm(action.move.permission):
             raise PermissionDenied
         if not recently_authenticated(request):
             # A decision on someone's loan: the password again when the login is not recent
             # (allauth's page, which comes back here).
             raise ReauthenticationRequired()
         change_url = reverse("admin:loans_loanapplication_change", args=[application.pk])
-        form = action.form(request.POST if request.method == "POST" else None)
+        form = ACTION_FORMS[action.name](request.POST if request.method == "POST" else None)
         status = 200
         if request.method == "POST":
             status = 400
@@ -346,6 +308,23 @@ class LoanApplicationAdmin(admin.ModelAdmin):
             request, "admin/loans/loanapplication/action.html", context, status=status
         )
 
+    @method_decorator(require_POST)
+    def affiliate_refresh_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Read the affiliate again from the institute's database: a button, because just
+        looking at the page never calls the network."""
+        application = get_object_or_404(
+            LoanApplication.objects.select_related("affiliate"), pk=object_id
+        )
+        if not self.has_view_permission(request, application):
+            raise PermissionDenied
+        outcome = affiliate_refresh(affiliate=application.affiliate)
+        self.message_user(
+            request, outcome.message, messages.SUCCESS if outcome.refreshed else messages.WARNING
+        )
+        return HttpResponseRedirect(
+            reverse("admin:loans_loanapplication_change", args=[application.pk])
+        )
+
 
 SNAPSHOT_FIELDS = (
     ("full_name", _("Nombre")),
@@ -360,44 +339,46 @@ SNAPSHOT_FIELDS = (
 
 def review_context(application: LoanApplication) -> dict:
     """What the change page shows besides the fields: then and now, eligibility, documents,
-    the contract and its signatures, the timeline and the audit chain."""
-    from signatures.validation import validate_pdf
+    the contract and its signatures, the timeline and the audit chain.
 
-    refresh = affiliate_refresh(affiliate=application.affiliate)
-    fresh = refresh.affiliate
+    Bounded work whatever the size of the database and whoever answers on the network: the
+    affiliate as last read from the institute (with its date; a button reads it again), the
+    validation report kept since the document was stored, the last scheduled check of the
+    audit chain. A constant number of queries, no network call, no write.
+    """
+    affiliate = application.affiliate
     snapshot = application.affiliate_snapshot or {}
     comparison = []
     for field, label in SNAPSHOT_FIELDS:
         then = snapshot.get(field, "")
-        now = getattr(fresh, field if field != "full_name" else "full_name")
+        now = getattr(affiliate, field)
         comparison.append(
             {"label": label, "then": then, "now": now, "differs": _differs(then, now)}
         )
     eligibility = evaluate(
-        affiliate=affiliate_facts(affiliate=fresh, on=timezone.localdate()),
+        affiliate=affiliate_facts(affiliate=affiliate, on=timezone.localdate()),
         product=product_terms(product=application.product),
         amount=application.amount,
         quincenas=application.quincenas,
     )
     contract = application_signed_contract(application)
-    report = validate_pdf(contract.file.read()) if contract else None
     sealed = contract is not None and contract.kind == SEALED_CONTRACT_KIND
     return {
         "status_with_seal": status_with_seal(application, sealed=sealed),
-        "refresh": refresh,
+        "affiliate_as_of": format_synced_at(affiliate.synced_at),
         "comparison": comparison,
         "eligibility": eligibility,
         "documents": application.documents.filter(superseded_at__isnull=True).order_by("kind"),
         "contract": contract,
-        "contract_report": report,
+        "contract_report": contract.validation_report if contract else None,
         "events": application.events.select_related("actor").order_by("sequence"),
-        "audit": audit_chain_report(),
+        "audit": AuditChainCheck.objects.order_by("-checked_at").first(),
     }
 
 
 def status_with_seal(application: LoanApplication, *, sealed: bool) -> str:
     """ "Aprobada, sello pendiente" while the seal task has not sealed the contract yet."""
-    if application.status in SEALED_STATES and not sealed:
+    if application.is_sealed_state and not sealed:
         return _("%(status)s, sello pendiente") % {"status": application.get_status_display()}
     return application.get_status_display()
 

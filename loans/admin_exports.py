@@ -30,7 +30,7 @@ from affiliates.models import Employer
 from isseg_portal.reauthentication import recently_authenticated
 from loans import exports
 from loans.paydays import payday_of
-from loans.services.review import PERMISSION_PAY
+from loans.workflow import PERMISSION_PAY
 
 logger = logging.getLogger(__name__)
 

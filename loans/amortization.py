@@ -1,4 +1,4 @@
-"""Quincenal French amortization, the Fondo Especial y Solidario and the CAT (DESIGN.md §5).
+"""Quincenal French amortization, the Fondo Especial y Solidario and the CAT.
 
 The conventions of this module:
 

@@ -7,6 +7,7 @@ class LoansConfig(AppConfig):
     verbose_name = _("Préstamos")
 
     def ready(self) -> None:
-        from loans import schedules
+        from isseg_portal.background import schedules_connect
+        from loans import tasks
 
-        schedules.connect(self)
+        schedules_connect(self, tasks.SCHEDULES)

@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from affiliates.models import AffiliateStatus
+from isseg_portal.formatting import percent_text
 from loans.amortization import CAT_LEGEND, InterestConvention, Quote, amount_in_words
 from loans.models import LoanApplication
 from loans.paydays import payment_dates
@@ -112,8 +113,8 @@ def contract_context(
         "amount_in_words": amount_in_words(application.amount),
         "net_in_words": amount_in_words(net) if net > 0 else "",
         "is_renewal": application.previous_balance > 0,
-        "rate_percent": _percent(application.annual_rate),
-        "fund_rate_percent": _percent(application.fund_rate),
+        "rate_percent": percent_text(application.annual_rate),
+        "fund_rate_percent": percent_text(application.fund_rate),
         "effective_convention": (
             application.interest_convention == InterestConvention.EFFECTIVE.value
         ),
@@ -195,8 +196,3 @@ def _long_date(day: date) -> str:
     """The locale's long date with the month in lower case, as Spanish writes it: "21 de
     noviembre de 2026" (Django's Spanish catalog capitalizes month names)."""
     return date_format(day, "DATE_FORMAT").lower()
-
-
-def _percent(fraction: Decimal) -> str:
-    """0.1367 as "13.67" (no trailing zeros, never an exponent)."""
-    return format((fraction * 100).normalize(), "f")

@@ -38,7 +38,7 @@ from enum import StrEnum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from isseg_portal.money import pesos
+from isseg_portal.formatting import pesos, plain_number
 from loans.amortization import (
     MAX_AMOUNT,
     MAX_QUINCENAS,
@@ -657,7 +657,7 @@ def _salary_failure(
         )
         % {
             "seniority": _months_text(affiliate.seniority_months),
-            "multiple": _plain(standing.band.salary_multiple),
+            "multiple": plain_number(standing.band.salary_multiple),
             "salary": pesos(affiliate.monthly_salary),
             "limit": pesos(standing.salary_limit),
             "amount": pesos(amount),
@@ -706,12 +706,7 @@ def _percent(fraction: Decimal, *, up: bool = False) -> str:
     """A fraction as "35%" or "48.6%". Paid shares round down so 49.96% never reads "50%";
     requirements round up so they are never understated."""
     value = (fraction * 100).quantize(Decimal("0.1"), rounding=ROUND_CEILING if up else ROUND_DOWN)
-    return f"{_plain(value)}%"
-
-
-def _plain(value: Decimal) -> str:
-    """2.00 -> "2", 2.50 -> "2.5", 50.0 -> "50": a multiple or a percentage as people write it."""
-    return format(value.normalize(), "f")
+    return f"{plain_number(value)}%"
 
 
 def _months_text(months: int) -> str:

@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from affiliates.models import Employer
-from isseg_portal.money import CENT
+from isseg_portal.formatting import CENT, spreadsheet_safe
 from loans.models import ApplicationStatus, LoanApplication
 from loans.paydays import payment_dates
 from loans.selectors import application_quote
@@ -55,9 +55,6 @@ DEDUCTIONS_HEADER = (
 REFERENCE_MAX_LENGTH = 40
 SEALED = "si"
 SEAL_PENDING = "pendiente"
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); no
-# value of ours legitimately starts with one, so such a cell is written as text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def awaiting_payment() -> QuerySet[LoanApplication]:
@@ -168,16 +165,10 @@ def write_csv(rows: Iterable[Sequence[str]], header: Sequence[str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_safe_cell(cell) for cell in row] for row in rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def _amount(value: Decimal) -> str:
     """Pesos as a plain decimal with two places and a point: 1234.5 → "1234.50"."""
     return format(value.quantize(CENT, rounding=ROUND_HALF_UP), "f")
-
-
-def _safe_cell(cell: str) -> str:
-    if cell.startswith(_FORMULA_STARTS):
-        return f"'{cell}"
-    return cell

@@ -11,7 +11,7 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from affiliates.templatetags.money import pesos
+from isseg_portal.formatting import pesos
 from loans.models import LoanProduct
 from loans.selectors import products_available
 

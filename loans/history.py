@@ -5,7 +5,8 @@ An imported application is written as the transitions would have left it: its te
 from the product's, its facts for the figures, its events appended to the audit chain with
 their own (past) dates, and its SPEI payment. No email, notice, seal or survey follows: those
 belong to the moment a transition happens, not to its record. The months it was received in
-are marked for the figures to be recomputed.
+are marked for the figures to be recomputed (by the receivers of `transition_recorded`, as for
+any event).
 """
 
 from collections.abc import Sequence
@@ -15,16 +16,18 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from loans import reporting
 from loans.amortization import quote
-from loans.models import ApplicationStatus, LoanApplication, LoanProduct, Payment, TallyMonth
-from loans.services.transitions import ALLOWED_TRANSITIONS, ApplicationError
-from loans.services.transitions import _event_append as event_append
-from loans.services.transitions import _folio_next as folio_next
+from loans.models import LoanApplication, LoanProduct, Payment
+from loans.services.transitions import (
+    ApplicationError,
+    QuoteTerms,
+    application_create,
+    transition,
+)
+from loans.workflow import ALLOWED_TRANSITIONS, ApplicationStatus
 
 S = ApplicationStatus
 
@@ -60,15 +63,8 @@ def applications_import(*, records: Sequence[HistoricalApplication]) -> list[Loa
     written) when a history is not a path the state machine allows."""
     for record in records:
         _check_path(record)
-    imported = []
-    months = set()
     with transaction.atomic():
-        for record in sorted(records, key=lambda r: r.received_at):
-            imported.append(_import_one(record))
-            months.add(reporting.month_of(record.received_at))
-        for month in months:
-            TallyMonth.objects.update_or_create(month=month, defaults={"stale": True})
-    return imported
+        return [_import_one(record) for record in sorted(records, key=lambda r: r.received_at)]
 
 
 def _check_path(record: HistoricalApplication) -> None:
@@ -94,25 +90,28 @@ def _import_one(record: HistoricalApplication) -> LoanApplication:
         convention=product.interest_convention,
         fund_rate=product.fund_rate,
     )
-    final = record.steps[-1] if record.steps else None
     signed = [step for step in record.steps if step.to_status == S.SIGNED]
     actors = {step.to_status: step.actor for step in record.steps}
     affiliate = record.affiliate
-    application = LoanApplication.objects.create(
-        folio=folio_next(year=timezone.localtime(record.received_at).year),
+    # The draft as the applicant left it, with what the later steps record (who reviewed and
+    # approved, when it was signed): the transitions below only move its state.
+    application = application_create(
         applicant=record.applicant,
         affiliate=affiliate,
         product=product,
-        status=final.to_status if final else S.DRAFT,
-        status_changed_at=final.at if final else record.received_at,
-        amount=record.amount,
-        quincenas=record.quincenas,
-        annual_rate=product.annual_rate,
-        interest_convention=product.interest_convention,
-        fund_rate=product.fund_rate,
-        payment=terms.payment,
-        cat=terms.cat,
-        net_to_receive=record.amount,
+        terms=QuoteTerms(
+            amount=record.amount,
+            quincenas=record.quincenas,
+            annual_rate=product.annual_rate,
+            interest_convention=product.interest_convention,
+            fund_rate=product.fund_rate,
+            payment=terms.payment,
+            cat=terms.cat,
+            previous_balance=Decimal("0.00"),
+            net_to_receive=record.amount,
+        ),
+        ip_address=None,
+        at=record.received_at,
         email=affiliate.email,
         phone=affiliate.phone[-10:],
         clabe=record.clabe,
@@ -122,38 +121,20 @@ def _import_one(record: HistoricalApplication) -> LoanApplication:
         completed_at=signed[0].at if signed else None,
         privacy_accepted_at=record.received_at,
         terms_accepted_at=signed[0].at if signed else None,
-        employer_id=affiliate.employer_id,
-        municipality=affiliate.municipality,
-        total_interest=terms.total_interest,
         signed_at=signed[-1].at if signed else None,
         rejection_reason=record.rejection_reason,
         analyst=actors.get(S.IN_REVIEW),
         approver=actors.get(S.APPROVED),
     )
-    # auto_now_add wrote the present; the record's date is the one that counts.
-    LoanApplication.objects.filter(pk=application.pk).update(created_at=record.received_at)
-    application.created_at = record.received_at
-    event_append(
-        application=application,
-        from_status="",
-        to_status=S.DRAFT,
-        actor=record.applicant,
-        reason="",
-        ip_address=None,
-        at=record.received_at,
-    )
-    status = S.DRAFT
     for step in record.steps:
-        event_append(
+        transition(
             application=application,
-            from_status=status,
             to_status=step.to_status,
             actor=step.actor,
             reason=step.reason,
             ip_address=None,
-            at=step.at,
+            historical_at=step.at,
         )
-        status = step.to_status
     if record.paid_on is not None:
         Payment.objects.create(
             application=application,
@@ -162,6 +143,6 @@ def _import_one(record: HistoricalApplication) -> LoanApplication:
             amount=record.amount,
             clabe=record.clabe,
             registered_by=actors[S.DISBURSED],
-            registered_at=final.at,
+            registered_at=record.steps[-1].at,
         )
     return application

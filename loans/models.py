@@ -19,6 +19,13 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import AffiliateStatus
 from loans.amortization import MAX_QUINCENAS, InterestConvention
+from loans.workflow import (
+    EDITABLE_STATUSES,
+    SEALED_STATUSES,
+    STATES,
+    ApplicationStatus,
+    signing_refusal,
+)
 
 # Who can hold a loan at all: an affiliate whose status is "baja" is no longer affiliated.
 APPLICANT_STATUSES = (
@@ -333,31 +340,6 @@ class SeniorityBand(models.Model):
 WIZARD_STEPS = 5
 
 
-class ApplicationStatus(models.TextChoices):
-    # Being filled in by the applicant; nothing is committed yet.
-    DRAFT = "draft", _("Borrador")
-    # The applicant signed the contract: this is the moment of submission.
-    SIGNED = "signed", _("Firmada")
-    # An analyst took it for review.
-    IN_REVIEW = "in_review", _("En revisión")
-    # Sent back to the applicant to correct; they correct it and sign again.
-    RETURNED = "returned", _("Devuelta para corrección")
-    # An authorizer approved it; the institutional seal follows.
-    APPROVED = "approved", _("Aprobada")
-    # Treasury registered the SPEI transfer.
-    DISBURSED = "disbursed", _("Pagada")
-    # Rejected by the institute, with a reason.
-    REJECTED = "rejected", _("Rechazada")
-    # Cancelled by the applicant before approval.
-    CANCELLED = "cancelled", _("Cancelada")
-    # Not completed and signed within the configured days.
-    EXPIRED = "expired", _("Vencida")
-
-
-# A draft is filled in; a returned application is corrected and signed again, the same way.
-EDITABLE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.RETURNED)
-
-
 class FolioCounter(models.Model):
     """The last folio number given in a year; locked while the next one is taken."""
 
@@ -542,7 +524,24 @@ class LoanApplication(models.Model):
     @property
     def is_signable(self) -> bool:
         """Complete and editable: the applicant may sign (again, when it was returned)."""
-        return self.is_editable and self.completed_at is not None
+        return self.signing_refusal is None
+
+    @property
+    def signing_refusal(self) -> str | None:
+        """Why it cannot be signed now, for the applicant (`workflow.signing_refusal`)."""
+        return signing_refusal(
+            folio=self.folio, status=self.status, complete=self.completed_at is not None
+        )
+
+    @property
+    def is_sealed_state(self) -> bool:
+        """Approved or paid: its contract carries, or is about to carry, the institute's seal."""
+        return self.status in SEALED_STATUSES
+
+    @property
+    def status_tone(self) -> str:
+        """How its status badge looks to the applicant (`workflow.STATES`)."""
+        return STATES[self.status].tone.value
 
 
 class ApplicationEvent(models.Model):
@@ -607,6 +606,27 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.last_sequence}: {self.last_hash[:12]}"
+
+
+class AuditChainCheck(models.Model):
+    """One verification of the whole audit chain against its head, run on a schedule
+    (`operations.tasks.audit_chain_check`): pages show the last one and its time instead of
+    reading every event on each view."""
+
+    checked_at = models.DateTimeField(_("verificada"), db_index=True)
+    events_checked = models.PositiveBigIntegerField(_("eventos verificados"))
+    intact = models.BooleanField(_("íntegra"))
+    # Where the first problem was found, and what it is; empty when intact.
+    problem_sequence = models.PositiveBigIntegerField(_("evento con problema"), null=True)
+    problem = models.TextField(_("problema"), blank=True)
+
+    class Meta:
+        verbose_name = _("verificación de la cadena de auditoría")
+        verbose_name_plural = _("verificaciones de la cadena de auditoría")
+        ordering = ["-checked_at"]
+
+    def __str__(self) -> str:
+        return f"{self.checked_at:%Y-%m-%d %H:%M} · {'íntegra' if self.intact else 'ALTERADA'}"
 
 
 class DocumentKind(models.TextChoices):
@@ -756,68 +776,3 @@ class StaffDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_at:%Y-%m-%d %H:%M} · {self.applications}"
-
-
-class TallyDimension(models.TextChoices):
-    """How `ProgramTally` rows break a month of received applications down."""
-
-    TOTAL = "total", _("Total")
-    PRODUCT = "product", _("Producto")
-    EMPLOYER = "employer", _("Dependencia")
-    MUNICIPALITY = "municipality", _("Municipio")
-    # Rejected applications, by the code of their reason.
-    REJECTION = "rejection", _("Motivo de rechazo")
-    # Paid applications, by whole days from the signature to the payment.
-    DAYS_TO_PAYMENT = "days_to_payment", _("Días de la firma al pago")
-
-
-class ProgramTally(models.Model):
-    """The program's figures for the applications received in one month, by current status and
-    by one dimension: a summary that `loans.reporting` recomputes a month at a time, so that
-    the managers' dashboard reads a few hundred rows instead of every application.
-    """
-
-    month = models.DateField(_("mes"))
-    dimension = models.CharField(_("dimensión"), max_length=20, choices=TallyDimension.choices)
-    # The product's code, the employer's code, the municipality, the reason's code, the days;
-    # empty for the total.
-    key = models.CharField(_("clave"), max_length=120, blank=True)
-    status = models.CharField(_("estado"), max_length=20, choices=ApplicationStatus.choices)
-    applications = models.PositiveIntegerField(_("solicitudes"))
-    amount = models.DecimalField(_("monto solicitado"), max_digits=16, decimal_places=2)
-    amount_paid = models.DecimalField(_("monto pagado"), max_digits=16, decimal_places=2)
-    interest = models.DecimalField(_("interés proyectado"), max_digits=16, decimal_places=2)
-    # Σ rate × amount and Σ quincenas × amount: weighted averages are these over Σ amount.
-    rate_weight = models.DecimalField(max_digits=20, decimal_places=6)
-    term_weight = models.DecimalField(max_digits=20, decimal_places=2)
-
-    class Meta:
-        verbose_name = _("cifra del programa")
-        verbose_name_plural = _("cifras del programa")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["month", "dimension", "key", "status"], name="program_tally_unique"
-            )
-        ]
-        indexes = [models.Index(fields=["dimension", "month"], name="program_tally_dimension")]
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m} · {self.dimension} · {self.key} · {self.status}"
-
-
-class TallyMonth(models.Model):
-    """A month of received applications whose `ProgramTally` rows are out of date: every
-    transition marks its application's month stale in the same transaction, and the figures
-    are recomputed before anyone reads them.
-    """
-
-    month = models.DateField(_("mes"), primary_key=True)
-    stale = models.BooleanField(_("pendiente de recalcular"), default=True)
-    refreshed_at = models.DateTimeField(_("recalculado"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("mes de cifras")
-        verbose_name_plural = _("meses de cifras")
-
-    def __str__(self) -> str:
-        return f"{self.month:%Y-%m}"

@@ -1,4 +1,4 @@
-"""Signing a loan application's contract (DESIGN §4, §6).
+"""Signing a loan application's contract, and the institute's seal on it.
 
 `signatures` does the signing and knows nothing of loans; these services decide what is signed
 (the final contract, rendered with the verification token the signature will carry), who must
@@ -81,7 +81,7 @@ def application_sign_finish(
                 ip_address=ip_address,
             )
         except ApplicationError as error:
-            raise SigningError("not_signable", error.message, 409) from error
+            raise SigningError(error.code, error.message) from error
 
     return signing_finish(
         owner=user,
@@ -114,7 +114,6 @@ def application_seal_contract(application: LoanApplication) -> SignedDocument:
             "not_signed",
             _("La solicitud %(folio)s no tiene contrato firmado que sellar.")
             % {"folio": application.folio},
-            409,
         )
     return document_seal(
         document=signed,
@@ -127,10 +126,6 @@ def application_seal_contract(application: LoanApplication) -> SignedDocument:
 
 
 def _require_signable(application: LoanApplication) -> None:
-    if not application.is_signable:
-        raise SigningError(
-            "not_signable",
-            _("La solicitud %(folio)s no está lista para firmarse (está %(status)s).")
-            % {"folio": application.folio, "status": application.get_status_display().lower()},
-            409,
-        )
+    refusal = application.signing_refusal
+    if refusal is not None:
+        raise SigningError("not_signable", refusal)

@@ -1,4 +1,4 @@
-"""The staff groups and what each may do (issue 5): Analistas, Autorizadores, Tesorería,
+"""The staff groups and what each may do: Analistas, Autorizadores, Tesorería,
 Gerencia. The data migration 0006 creates them; `ensure_staff_groups` is also what tests call
 when a transactional test emptied the database. Running it again sets each group's permissions
 to exactly these."""

@@ -11,3 +11,8 @@ class SignaturesConfig(AppConfig):
         from signatures import asn1_compat, checks_system  # noqa: F401 - registers the checks
 
         asn1_compat.install()
+
+        from isseg_portal.background import schedules_connect
+        from signatures import tasks
+
+        schedules_connect(self, tasks.SCHEDULES)

@@ -94,6 +94,11 @@ class SignedDocument(models.Model):
         verbose_name=_("versión anterior"),
     )
     created_at = models.DateTimeField(_("firmado"))
+    # What `signatures.validation.validate_pdf` reported on this file (`PdfReport.as_dict()`),
+    # computed once after it was stored (`signatures.tasks.document_validate`): pages show it
+    # without validating the PDF again on every view.
+    validation_report = models.JSONField(_("informe de validación"), null=True, editable=False)
+    validated_at = models.DateTimeField(_("validado"), null=True, editable=False)
 
     class Meta:
         verbose_name = _("documento firmado")

@@ -6,31 +6,30 @@ with it ready to be signed; `signing_finish` takes the signature value, complete
 B-LT signature and stores the signed PDF append-only, in one transaction with whatever the
 caller does on success (`on_signed`: the loans app moves its application to `signed` there).
 
-Every failure is a `SigningError` with a stable code, an HTTP status and a Spanish message;
-nothing the signer did is lost by one. This module knows nothing of loans: what is signed is a
-`reference` and a `kind` given by the caller.
+Every failure is a `SigningError` with a stable code and a Spanish message (the view that serves
+the API chooses the HTTP status of each code); nothing the signer did is lost by one. This
+module knows nothing of loans: what is signed is a `reference` and a `kind` given by the
+caller.
 """
 
 import base64
 import binascii
 import hashlib
 import logging
-import os
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from isseg_portal.background import enqueue_on_commit
+from isseg_portal.storage import write_once
 from signatures.certificates import load_certificate, subject_identity
 from signatures.checks import Reason, check_certificate
 from signatures.models import SignedDocument, SigningSession, token_digest
@@ -44,6 +43,7 @@ from signatures.pades import (
     pades_finish,
     pades_prepare,
 )
+from signatures.tasks import document_validate
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,13 @@ MAX_SIGNATURE_BYTES = 1024
 
 
 class SigningError(Exception):
-    def __init__(self, code: str, message: str, status: int, reasons: list[str] | None = None):
+    """A refusal: `code` is stable (clients and the HTTP layer rely on it), `message` is for the
+    signer, `reasons` name each problem of a refused certificate."""
+
+    def __init__(self, code: str, message: str, reasons: list[str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
         self.reasons = reasons or []
 
 
@@ -86,17 +88,16 @@ def signing_prepare(
     """
     if not certificate_data:
         raise SigningError(
-            "certificate_missing", _("Selecciona el certificado (.cer) de tu e.firma."), 400
+            "certificate_missing", _("Selecciona el certificado (.cer) de tu e.firma.")
         )
     if len(certificate_data) > MAX_CERTIFICATE_BYTES:
         raise SigningError(
             "certificate_unreadable",
             _("El archivo es demasiado grande para ser un certificado (.cer)."),
-            400,
         )
     check = check_certificate(certificate_data, curp=curp, rfc=rfc)
     if check.reasons == [Reason.UNREADABLE]:
-        raise SigningError("certificate_unreadable", check.messages[0], 400)
+        raise SigningError("certificate_unreadable", check.messages[0])
     if check.only_transient:
         raise _service_unavailable()
     if not check.accepted:
@@ -110,7 +111,6 @@ def signing_prepare(
             "certificate_refused",
             _("Tu certificado no puede usarse para firmar: %(reasons)s")
             % {"reasons": " ".join(check.messages)},
-            422,
             reasons=[str(reason) for reason in check.reasons],
         )
 
@@ -173,7 +173,6 @@ def signing_finish(
                     "La firma recibida no corresponde a tu certificado. Vuelve a intentarlo "
                     "con la llave privada (.key) de ese mismo certificado."
                 ),
-                400,
             )
         except ServiceUnavailable as error:
             logger.warning("Servicio de firma no disponible para %s: %s", reference, error)
@@ -208,7 +207,6 @@ def _service_unavailable() -> SigningError:
             "este momento. Intenta más tarde: lo que ya capturaste sigue guardado y no se "
             "perdió nada."
         ),
-        503,
     )
 
 
@@ -218,7 +216,7 @@ def _signature_value(signature_b64: str) -> bytes:
     except (binascii.Error, ValueError):
         signature = b""
     if not signature or len(signature) > MAX_SIGNATURE_BYTES:
-        raise SigningError("signature_invalid", _("No se recibió una firma válida (base64)."), 400)
+        raise SigningError("signature_invalid", _("No se recibió una firma válida (base64)."))
     return signature
 
 
@@ -240,7 +238,6 @@ def _session_expired() -> SigningError:
             "La sesión de firma venció o ya se usó. Vuelve a firmar: tus archivos siguen "
             "seleccionados y lo que ya capturaste está guardado."
         ),
-        400,
     )
 
 
@@ -278,8 +275,8 @@ def signed_document_store(
     supersedes: SignedDocument | None = None,
 ) -> SignedDocument:
     """Record a signed PDF: the file written once (`write_once`), then its row with the SHA-256
-    and who signed it as the certificate (the last signature's) says. Inside the caller's
-    transaction."""
+    and who signed it as the certificate (the last signature's) says; its validation report
+    follows in a task. Inside the caller's transaction."""
     identity = subject_identity(certificate)
     document = SignedDocument(
         verification_token=verification_token,
@@ -299,37 +296,6 @@ def signed_document_store(
     name = document.file.field.generate_filename(document, "documento.pdf")
     document.file.name = write_once(name, content)
     document.save()
+    # Its validation report, kept for the pages that show it, once the record is committed.
+    enqueue_on_commit(document_validate, document.pk, group="signatures")
     return document
-
-
-def write_once(name: str, content: bytes) -> str:
-    """Write a new document atomically, refusing to replace an existing one.
-
-    On disk (MEDIA_ROOT, local or a shared mount) the bytes go to a temporary file in the same
-    directory, which is then hard-linked to its final name: the link fails if the name exists,
-    and a reader never sees half a file. On S3 (DOCUMENTS_STORAGE=s3) an object appears whole
-    or not at all; the storage never overwrites (file_overwrite=False) and picks another name
-    when one exists, which is refused here as the link is on disk.
-    """
-    try:
-        path = Path(default_storage.path(name))
-    except NotImplementedError:
-        if default_storage.exists(name):
-            raise FileExistsError(name) from None
-        stored = default_storage.save(name, ContentFile(content))
-        if stored != name:
-            default_storage.delete(stored)
-            raise FileExistsError(name) from None
-        return stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(temporary, "xb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        os.link(temporary, path)
-    finally:
-        temporary.unlink()
-    os.chmod(path, 0o440)
-    return name

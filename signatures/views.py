@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.core import is_ratelimited
 
+from isseg_portal.client_ip import client_ip_key
 from signatures import verification
 from signatures.rendering import html_to_pdf
 from signatures.validation import PdfUnreadable
@@ -80,7 +81,8 @@ def _checked_upload(request: HttpRequest):
     if is_ratelimited(
         request,
         group="signatures.verify",
-        key="ip",
+        # The person's address, not the load balancer's (DJANGO_BEHIND_PROXY).
+        key=client_ip_key,
         rate=settings.SIGNATURES_VERIFY_RATE,
         method="POST",
         increment=True,

@@ -52,8 +52,6 @@ class Survey(models.Model):
         verbose_name = _("encuesta")
         verbose_name_plural = _("encuestas")
         ordering = ["kind", "-version"]
-        # The managers' dashboard (/tablero/) and its exports; Gerencia has it.
-        permissions = [("view_dashboard", _("Puede ver el tablero del programa"))]
         constraints = [
             models.UniqueConstraint(fields=["kind", "version"], name="survey_kind_version"),
             models.UniqueConstraint(

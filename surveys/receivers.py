@@ -1,13 +1,9 @@
-"""What the surveys app does when a loan application changes state (loans knows nothing of it).
-
-`loans.services.transition_recorded` is sent inside each transition's transaction, with the
-locked application already in its new state. The invitation is written in that transaction, so
-it exists exactly when the transition does; its email waits for the commit.
-"""
+"""What the surveys app does when a loan application changes state (loans knows nothing of it):
+the moments a survey is sent, and the invitation made once the transition committed."""
 
 import logging
 
-from loans.models import ApplicationStatus
+from loans.workflow import ApplicationStatus
 from surveys.models import SurveyKind
 from surveys.services import SurveyError, invitation_create
 
@@ -22,6 +18,9 @@ KIND_AFTER = {
 
 
 def invite_after_transition(sender, *, application, event, **kwargs) -> None:
+    """A receiver of `loans.services.transition_committed`: the signature or the payment is
+    already committed, and nothing that fails here can undo it (the signal is sent robustly and
+    a failure is logged)."""
     kind = KIND_AFTER.get(event.to_status)
     if kind is None:
         return
@@ -29,5 +28,4 @@ def invite_after_transition(sender, *, application, event, **kwargs) -> None:
         # Once per application and kind: signing again after a return finds the first one.
         invitation_create(application=application, kind=kind)
     except SurveyError as error:
-        # A missing questionnaire must never stop a payment or a signature from being recorded.
         logger.warning("Sin invitación a encuesta para %s: %s", application.folio, error.message)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from loans import reporting
+from isseg_portal.institute_time import months_between
 from surveys.models import Answer, Invitation, QuestionCode, SurveyKind
 
 C = QuestionCode
@@ -111,7 +111,7 @@ def satisfaction_figures(*, first_month: date, last_month: date) -> Satisfaction
         scales={code: Scale(counts=values) for code, values in counts.items()},
         by_month=[
             MonthSatisfaction(month=month, scale=Scale(counts=monthly.get(month, {})))
-            for month in reporting.months_between(first_month, last_month)
+            for month in months_between(first_month, last_month)
         ],
     )
 

@@ -1,8 +1,9 @@
 """Every write of the surveys app: questionnaire versions, invitations and their answers.
 
-An invitation is made when an application is signed or paid (`surveys.receivers` listens to the
-loans transitions), inside that transition's transaction; its email goes out after the commit
-(`surveys.tasks.invitation_send`), and one reminder later (`invitations_remind`, hourly). The
+An invitation is made when an application is signed or paid, once that transition committed
+(`surveys.receivers` listens to the loans transitions); its email goes out in a task
+(`surveys.tasks.invitation_send`), and one reminder later (`surveys.tasks.invitations_remind`,
+hourly). The
 link carries a signed token, the only credential of the answer page: whoever holds the email
 can answer, once, until the invitation expires.
 """
@@ -14,13 +15,12 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
+from isseg_portal.background import enqueue_on_commit
+from isseg_portal.institute_time import month_of
 from loans.models import LoanApplication
-from loans.reporting import month_of
-from surveys import emails
 from surveys.models import Answer, Invitation, Question, Response, Survey, SurveyKind
 from surveys.questionnaire import AnswerInvalid, ParsedAnswer, answer_parse
 
@@ -31,14 +31,14 @@ TOKEN_SALT = "surveys.invitation"  # noqa: S105 (a salt, public by design)
 
 
 class SurveyError(Exception):
-    """What the rules refuse. `message` is ready to show to the person; `status` is the HTTP
-    status a page answers with; `errors` maps question codes to their message when the answers
-    themselves were refused."""
+    """What the rules refuse. `message` is ready to show to the person; `code` names the
+    refusal (the pages choose their HTTP status by it); `errors` maps question codes to their
+    message when the answers themselves were refused."""
 
-    def __init__(self, message: str, status: int = 400, errors: dict[str, str] | None = None):
+    def __init__(self, message: str, code: str = "refused", errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
-        self.status = status
+        self.code = code
         self.errors = errors or {}
 
 
@@ -113,9 +113,9 @@ def survey_activate(*, survey: Survey) -> Survey:
 def invitation_create(*, application: LoanApplication, kind: str) -> Invitation:
     """The invitation of `application` to the active survey of `kind`, made once.
 
-    Called inside the transition that signs or pays the application; a second call (a returned
-    application signed again) returns the invitation already made and emails nothing. A new one
-    is emailed after the commit, never for a transition that rolls back.
+    Called once the transition that signed or paid the application committed
+    (`surveys.receivers`); a second call (a returned application signed again) returns the
+    invitation already made and emails nothing. A new one is emailed by a task.
     """
     existing = Invitation.objects.filter(application=application, kind=kind).first()
     if existing is not None:
@@ -137,10 +137,10 @@ def invitation_create(*, application: LoanApplication, kind: str) -> Invitation:
         },
     )
     if created:
-        invitation_id = invitation.pk
-        transaction.on_commit(
-            lambda: async_task("surveys.tasks.invitation_send", invitation_id, group="surveys")
-        )
+        # Imported here: the tasks module uses this one's links.
+        from surveys.tasks import invitation_send
+
+        enqueue_on_commit(invitation_send, invitation.pk, group="surveys")
     return invitation
 
 
@@ -162,13 +162,13 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 def invitation_from_token(token: str) -> Invitation:
-    """The invitation a token names, or SurveyError (404) for a broken, altered or foreign one."""
+    """The invitation a token names, or SurveyError for a broken, altered or foreign one."""
     refused = SurveyError(
         _(
             "El enlace de la encuesta no es válido. Revisa que lo hayas copiado completo del "
             "correo que te enviamos."
         ),
-        status=404,
+        code="invalid_link",
     )
     try:
         invitation_id, fingerprint = signing.Signer(salt=TOKEN_SALT).unsign_object(token)
@@ -183,12 +183,12 @@ def invitation_from_token(token: str) -> Invitation:
 
 
 def invitation_ensure_open(*, invitation: Invitation) -> None:
-    """SurveyError (410) when the invitation was already answered or has expired."""
+    """SurveyError when the invitation was already answered or has expired."""
     if invitation.answered_at is not None:
         raise SurveyError(
             _("Ya respondiste esta encuesta el %(date)s. ¡Gracias!")
             % {"date": _date_text(invitation.answered_at)},
-            status=410,
+            code="answered",
         )
     if invitation.expires_at <= timezone.now():
         raise SurveyError(
@@ -197,47 +197,8 @@ def invitation_ensure_open(*, invitation: Invitation) -> None:
                 "gracias por tu interés."
             )
             % {"date": _date_text(invitation.expires_at)},
-            status=410,
+            code="expired",
         )
-
-
-def invitations_remind() -> int:
-    """Email one reminder to every invitation still unanswered some days after its email.
-
-    Scheduled hourly. Each reminder is written under a lock of its invitation, so two runs
-    never remind anyone twice; an email that fails is logged and tried again next hour.
-    """
-    now = timezone.now()
-    due = list(
-        Invitation.objects.filter(
-            answered_at__isnull=True,
-            reminded_at__isnull=True,
-            expires_at__gt=now,
-            emailed_at__lte=now - timedelta(days=settings.SURVEYS_REMINDER_DAYS),
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    sent = 0
-    for invitation_id in due:
-        try:
-            with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
-                invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
-                if invitation.reminded_at is not None or invitation.answered_at is not None:
-                    continue
-                emails.invitation_email_send(
-                    invitation=invitation, url=invitation_url(invitation), reminder=True
-                )
-                invitation.reminded_at = timezone.now()
-                invitation.save(update_fields=["reminded_at"])
-        except Exception:
-            # One address the mail server refuses must not hold back everyone else's reminder.
-            logger.exception("Recordatorio de encuesta no enviado: invitación %s", invitation_id)
-            continue
-        sent += 1
-    if sent:
-        logger.info("Recordatorios de encuesta enviados: %s", sent)
-    return sent
 
 
 # --- Answers ----------------------------------------------------------------------------------
@@ -269,7 +230,7 @@ def response_submit(*, invitation: Invitation, data: dict, contact_consent: bool
         if errors:
             raise SurveyError(
                 _("Revisa las respuestas marcadas y vuelve a enviar la encuesta."),
-                status=400,
+                code="answers_invalid",
                 errors=errors,
             )
         now = timezone.now()

@@ -1,4 +1,4 @@
-"""What the Gerencia group may do in the surveys app: the dashboard and the questionnaires.
+"""What the Gerencia group may do in the surveys app: the questionnaires.
 
 `loans.staff_groups` creates the groups and knows nothing of surveys; this adds to Gerencia.
 The data migration 0002 calls it, and so do tests that emptied the database."""
@@ -7,7 +7,6 @@ from django.contrib.auth.management import create_permissions
 
 MANAGER_GROUP = "Gerencia"
 MANAGER_PERMISSIONS = [
-    "view_dashboard",
     "view_survey",
     "add_survey",
     "change_survey",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys.views import answer, dashboard
+from surveys.views import answer
 
 app_name = "surveys"
 
@@ -8,10 +8,4 @@ urlpatterns = [
     # The invitation's link: the token is the only credential, no login needed.
     path("encuesta/<str:token>/", answer.survey_answer, name="answer"),
     path("encuesta/<str:token>/gracias/", answer.survey_thanks, name="thanks"),
-    path("tablero/", dashboard.dashboard, name="dashboard"),
-    path(
-        "tablero/exportar/<slug:table>.<str:file_format>",
-        dashboard.dashboard_export,
-        name="dashboard_export",
-    ),
 ]

@@ -14,8 +14,8 @@ from allauth.account.internal.userkit import user_id_to_str
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from signatures.demo_pki.authority import DemoPKI
-from signatures.demo_pki.server import DemoPKIServer, free_port
+from demo.pki.authority import DemoPKI
+from demo.pki.server import DemoPKIServer, free_port
 from tests.factories import AffiliateLinkFactory, UserFactory
 from tests.signatures.credentials import Credentials
 
@@ -114,6 +114,7 @@ def migration_data() -> None:
     """
     from django.apps import apps
 
+    from dashboard.staff_groups import ensure_dashboard_permission
     from loans.audit import GENESIS_HASH
     from loans.models import AuditChainHead
     from loans.staff_groups import ensure_staff_groups
@@ -125,6 +126,7 @@ def migration_data() -> None:
     )
     ensure_staff_groups(apps)
     ensure_manager_permissions(apps)
+    ensure_dashboard_permission(apps)
     ensure_default_surveys(apps)
 
 
@@ -198,7 +200,7 @@ def demo_credentials(demo_pki, applicant, tmp_path) -> Credentials:
 @pytest.fixture
 def seal(demo_pki, settings):
     """The demo PKI's seal as a PKCS#12 file, configured as production configures its own."""
-    from signatures.demo_pki.authority import DEMO_SEAL_PASSWORD
+    from demo.pki.authority import DEMO_SEAL_PASSWORD
 
     settings.SIGNATURES_SEAL_PKCS12 = demo_pki.export_seal(DEMO_SEAL_PASSWORD)
     settings.SIGNATURES_SEAL_PASSWORD = DEMO_SEAL_PASSWORD

@@ -9,7 +9,6 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from affiliates.demo import random_identity
 from affiliates.models import (
     Affiliate,
     AffiliateLink,
@@ -19,6 +18,7 @@ from affiliates.models import (
     Employer,
     Sex,
 )
+from demo.affiliates import random_identity
 
 # One generator for the whole run, seeded so a failure can be reproduced.
 _rng = random.Random(20261121)

@@ -74,12 +74,12 @@ def test_pages_have_no_inline_script_or_style(anonymous, applicant, staff, manag
         (anonymous, reverse("privacy_notice_full")),
         (applicant, reverse("loans:application_list")),
         (applicant, reverse("loans:application_detail", args=[application.public_id])),
-        (applicant, reverse("loans:sign", args=[application.folio])),
+        (applicant, reverse("loans:sign", args=[application.public_id])),
         (applicant, reverse("account_reauthenticate")),
         (staff, reverse("admin:index")),
         (staff, reverse("admin:loans_loanapplication_changelist")),
         (staff, reverse("admin:loans_loanapplication_change", args=[application.pk])),
-        (manager, reverse("surveys:dashboard")),
+        (manager, reverse("dashboard:dashboard")),
     ]
     found = {}
     for client, url in pages:
@@ -136,7 +136,7 @@ def test_a_json_call_after_the_limit_gets_a_401_it_can_show(applicant, settings)
     application = complete_draft_for(applicant, LoanProductFactory())
     _age_session(applicant, seen_ago=settings.SESSION_IDLE_SECONDS + 5)
     response = applicant.post(
-        reverse("loans:sign_prepare", args=[application.folio]),
+        reverse("loans:sign_prepare", args=[application.public_id]),
         HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 401
@@ -168,12 +168,12 @@ def test_signing_asks_for_the_password_again_when_the_login_is_old(applicant, se
     record_authentication(
         applicant, applicant.user, at=time.time() - settings.ACCOUNT_REAUTHENTICATION_TIMEOUT - 1
     )
-    sign_url = reverse("loans:sign", args=[application.folio])
+    sign_url = reverse("loans:sign", args=[application.public_id])
     response = applicant.get(sign_url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_reauthenticate"))
 
-    prepare = applicant.post(reverse("loans:sign_prepare", args=[application.folio]))
+    prepare = applicant.post(reverse("loans:sign_prepare", args=[application.public_id]))
     assert prepare.status_code == 401
     assert prepare.json()["error"] == "reauthentication_required"
     assert "confirma tu contraseña" in prepare.json()["message"]
@@ -198,10 +198,10 @@ def test_a_wrong_password_on_reauthentication_keeps_asking(applicant, settings):
     applicant.user.save()
     applicant.force_login(applicant.user)  # a new password ends the other sessions
     record_authentication(applicant, applicant.user, at=time.time() - 10_000)
-    applicant.get(reverse("loans:sign", args=[application.folio]))
+    applicant.get(reverse("loans:sign", args=[application.public_id]))
     response = applicant.post(reverse("account_reauthenticate"), {"password": "otra"})
     assert response.status_code == 200
-    assert applicant.get(reverse("loans:sign", args=[application.folio])).status_code == 302
+    assert applicant.get(reverse("loans:sign", args=[application.public_id])).status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -290,8 +290,15 @@ def test_s3_document_storage_is_chosen_by_the_environment(tmp_path):
 
 
 def test_deploy_checks_flag_the_demo_seal(settings):
-    settings.SIGNATURES_SEAL_PASSWORD = "Demo-Sello-ISSEG-2026"
+    settings.SIGNATURES_SEAL_PKCS12 = settings.DEMO_PKI_DIR / "seal.p12"
     with pytest.raises(SystemCheckError, match=r"isseg_portal\.W001"):
+        call_command("check", "--deploy", "--fail-level", "WARNING", "--tag", "security")
+
+
+def test_deploy_checks_flag_a_seal_without_password(settings):
+    settings.SIGNATURES_SEAL_PKCS12 = "/etc/isseg/sello.p12"
+    settings.SIGNATURES_SEAL_PASSWORD = ""
+    with pytest.raises(SystemCheckError, match=r"isseg_portal\.W004"):
         call_command("check", "--deploy", "--fail-level", "WARNING", "--tag", "security")
 
 

@@ -14,10 +14,10 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
 
+from demo.pki.server import free_port
+from isseg_portal.storage import write_once
 from loans.models import SupportingDocument
-from signatures.demo_pki.server import free_port
 from signatures.models import SignedDocument
-from signatures.services import write_once
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
 from tests.signatures.test_signing import sign
@@ -85,7 +85,7 @@ def test_uploads_and_the_signed_contract_live_in_the_bucket(
     body = s3_documents.get_object(Bucket=BUCKET, Key=f"documentos/{signed.file.name}")
     assert hashlib.sha256(body["Body"].read()).hexdigest() == signed.sha256
 
-    download = applicant.get(reverse("loans:signed_contract", args=[draft.folio]))
+    download = applicant.get(reverse("loans:signed_contract", args=[draft.public_id]))
     assert download.status_code == 200
     assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == signed.sha256
 

@@ -41,7 +41,7 @@ def test_the_admin_login_is_allauths(client: Client):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-GUARDED = ["admin:index", "surveys:dashboard"]
+GUARDED = ["admin:index", "dashboard:dashboard"]
 
 
 @pytest.mark.parametrize("page", GUARDED)
@@ -72,7 +72,7 @@ def test_password_and_totp_code_open_the_admin(client: Client):
     response = client.post(reverse("mfa_authenticate"), {"code": current_code(secret)})
     assert response.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
-    assert client.get(reverse("surveys:dashboard")).status_code == 200
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 

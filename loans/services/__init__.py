@@ -1,6 +1,7 @@
-"""Every write of a loan application and every change of its state (DESIGN §3).
+"""Every write of a loan application and every change of its state.
 
-- `transitions`: the state machine, its audit chain, and one function per transition;
+- `transitions`: the one function that applies a move of `loans.workflow`, the audit chain,
+  and the applicant's and the system's transitions;
 - `wizard`: starting an application and saving the applicant's steps;
 - `review`: what staff do with a signed application (review, return, reject, approve, pay).
 
@@ -16,13 +17,13 @@ from loans.services.review import (
     application_take_for_review,
 )
 from loans.services.transitions import (
-    ALLOWED_TRANSITIONS,
     ApplicationError,
     QuoteTerms,
     application_cancel,
     application_create,
     application_expire,
     application_sign,
+    transition_committed,
     transition_recorded,
 )
 from loans.services.wizard import (
@@ -38,7 +39,6 @@ from loans.services.wizard import (
 )
 
 __all__ = [
-    "ALLOWED_TRANSITIONS",
     "ApplicationError",
     "ApplicationNotEligible",
     "DocumentOutcome",
@@ -60,5 +60,6 @@ __all__ = [
     "application_start",
     "application_steps_missing",
     "application_take_for_review",
+    "transition_committed",
     "transition_recorded",
 ]

@@ -1,7 +1,8 @@
 """What staff do with a signed application: review, return, reject, approve, pay.
 
-Each action is one transition (`transitions._transition`: lock, allowed-transitions table,
-audit event with actor, reason and IP) and checks, on the locked row, who may do it:
+Each action is one transition (`transitions.transition`: lock, the moves and permissions of
+`loans.workflow`, audit event with actor, reason and IP, effects after commit) and checks, on
+the locked row, what else the action needs:
 
 - Analistas (`loans.review_loanapplication`) take for review, return for correction, reject;
 - Autorizadores (`loans.approve_loanapplication`) approve, and not an application they
@@ -18,37 +19,31 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
-from isseg_portal.money import pesos
+from isseg_portal.formatting import pesos
 from loans.models import LoanApplication, Payment, RejectionReason
-from loans.services.transitions import ApplicationError, S, _transition
-
-PERMISSION_REVIEW = "loans.review_loanapplication"
-PERMISSION_APPROVE = "loans.approve_loanapplication"
-PERMISSION_PAY = "loans.pay_loanapplication"
-
-
-def _require(actor: AbstractBaseUser, permission: str) -> None:
-    if not actor.has_perm(permission):
-        raise ApplicationError(_("Tu cuenta no tiene permiso para esta acción."))
+from loans.services.transitions import (
+    ApplicationError,
+    transition,
+    transition_permission_check,
+)
+from loans.workflow import ApplicationStatus
 
 
 def application_take_for_review(
     *, application: LoanApplication, actor: AbstractBaseUser, ip_address: str | None
 ) -> LoanApplication:
-    _require(actor, PERMISSION_REVIEW)
+    transition_permission_check(actor=actor, to_status=ApplicationStatus.IN_REVIEW)
 
     def assign(locked: LoanApplication) -> list[str]:
         locked.analyst = actor
         return ["analyst"]
 
-    return _transition(
+    return transition(
         application=application,
-        to_status=S.IN_REVIEW,
+        to_status=ApplicationStatus.IN_REVIEW,
         actor=actor,
         reason=_("Tomada para revisión."),
         ip_address=ip_address,
@@ -64,7 +59,7 @@ def application_return(
     ip_address: str | None,
 ) -> LoanApplication:
     """Back to the applicant to correct and sign again; the reason is what they will read."""
-    _require(actor, PERMISSION_REVIEW)
+    transition_permission_check(actor=actor, to_status=ApplicationStatus.RETURNED)
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Escribe qué debe corregir el solicitante."))
@@ -74,9 +69,9 @@ def application_return(
         locked.completed_at = None
         return ["completed_at"]
 
-    return _transition(
+    return transition(
         application=application,
-        to_status=S.RETURNED,
+        to_status=ApplicationStatus.RETURNED,
         actor=actor,
         reason=reason,
         ip_address=ip_address,
@@ -92,7 +87,7 @@ def application_reject(
     details: str,
     ip_address: str | None,
 ) -> LoanApplication:
-    _require(actor, PERMISSION_REVIEW)
+    transition_permission_check(actor=actor, to_status=ApplicationStatus.REJECTED)
     if reason_code not in RejectionReason.values:
         raise ApplicationError(_("Elige el motivo del rechazo."))
     details = (details or "").strip()
@@ -104,9 +99,9 @@ def application_reject(
         locked.rejection_reason = reason_code
         return ["rejection_reason"]
 
-    return _transition(
+    return transition(
         application=application,
-        to_status=S.REJECTED,
+        to_status=ApplicationStatus.REJECTED,
         actor=actor,
         reason=f"{label}: {details}",
         ip_address=ip_address,
@@ -118,7 +113,7 @@ def application_approve(
     *, application: LoanApplication, actor: AbstractBaseUser, ip_address: str | None
 ) -> LoanApplication:
     """Approve; the institutional seal follows in a task once this commits."""
-    _require(actor, PERMISSION_APPROVE)
+    transition_permission_check(actor=actor, to_status=ApplicationStatus.APPROVED)
 
     def check_duties(locked: LoanApplication) -> list[str]:
         if settings.LOANS_SEPARATION_OF_DUTIES and locked.analyst_id == actor.pk:
@@ -132,20 +127,14 @@ def application_approve(
         locked.approver = actor
         return ["approver"]
 
-    with transaction.atomic():
-        approved = _transition(
-            application=application,
-            to_status=S.APPROVED,
-            actor=actor,
-            reason=_("Aprobada."),
-            ip_address=ip_address,
-            before_save=check_duties,
-        )
-        application_id = approved.pk
-        transaction.on_commit(
-            lambda: async_task("loans.tasks.seal_approved_contract", application_id, group="seals")
-        )
-    return approved
+    return transition(
+        application=application,
+        to_status=ApplicationStatus.APPROVED,
+        actor=actor,
+        reason=_("Aprobada."),
+        ip_address=ip_address,
+        before_save=check_duties,
+    )
 
 
 @dataclass(frozen=True)
@@ -165,7 +154,7 @@ def application_register_payment(
     transfer: TransferData,
     ip_address: str | None,
 ) -> LoanApplication:
-    _require(actor, PERMISSION_PAY)
+    transition_permission_check(actor=actor, to_status=ApplicationStatus.DISBURSED)
     reference = transfer.spei_reference.strip()
     if not reference:
         raise ApplicationError(_("Escribe la referencia de la transferencia SPEI."))
@@ -194,17 +183,16 @@ def application_register_payment(
         )
         return []
 
-    with transaction.atomic():
-        return _transition(
-            application=application,
-            to_status=S.DISBURSED,
-            actor=actor,
-            reason=_("Pago SPEI %(reference)s del %(date)s por %(amount)s.")
-            % {
-                "reference": reference,
-                "date": transfer.paid_on.strftime("%d/%m/%Y"),
-                "amount": pesos(transfer.amount),
-            },
-            ip_address=ip_address,
-            before_save=record,
-        )
+    return transition(
+        application=application,
+        to_status=ApplicationStatus.DISBURSED,
+        actor=actor,
+        reason=_("Pago SPEI %(reference)s del %(date)s por %(amount)s.")
+        % {
+            "reference": reference,
+            "date": transfer.paid_on.strftime("%d/%m/%Y"),
+            "amount": pesos(transfer.amount),
+        },
+        ip_address=ip_address,
+        before_save=record,
+    )

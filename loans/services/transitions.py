@@ -1,14 +1,29 @@
 """Every change of state of a loan application, and its record in the audit chain.
 
-Nothing else assigns `LoanApplication.status`. Each transition is one service function; they
-all go through `_transition`, which locks the application, checks the allowed-transitions
-table, saves the new state with `update_fields`, and appends an `ApplicationEvent` to the audit
-chain in the same transaction.
+Nothing else assigns `LoanApplication.status`. `transition` applies a move of the state machine
+declared in `loans.workflow`: it locks the application, checks that the move is declared and that
+the actor may make it, saves the new state with `update_fields`, appends an `ApplicationEvent` to
+the audit chain in the same transaction, and has the state's effects (`workflow.STATES`) queued
+after the commit. Each transition of the applicant's or of the system is a service function
+here; staff's are in `loans.services.review`.
+
+Two signals let the apps built on loans follow the applications without loans knowing them:
+
+- `transition_recorded`, inside the transaction, for every event appended (the creation, each
+  transition, an imported history), with `application` (locked, in its new state) and `event`.
+  Its receivers must be small writes that belong with the change (the dashboard marks the month
+  stale); an exception there undoes the change.
+- `transition_committed`, once a live transition committed (never for an imported history),
+  with the same arguments. Sent robustly: a receiver's failure is logged and changes nothing
+  (the surveys app invites to a survey here).
 """
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -17,45 +32,31 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
-from loans import audit, notifications, reporting
+from loans import audit
 from loans.amortization import quote
 from loans.models import (
     ApplicationEvent,
-    ApplicationStatus,
     AuditChainHead,
     FolioCounter,
     LoanApplication,
     LoanProduct,
 )
+from loans.workflow import ALLOWED_TRANSITIONS, Actor, ApplicationStatus, actor_for
 
-S = ApplicationStatus
+logger = logging.getLogger(__name__)
 
-# Sent inside the transaction of every transition, after its event is written, with
-# `application` (the locked row, already in its new state) and `event`. Apps that build on
-# loans (surveys) listen to it instead of loans knowing them; receivers that do outside work
-# must defer it with `transaction.on_commit`.
 transition_recorded = Signal()
-
-# Which state may follow which (DESIGN §4). A transition not listed here is refused.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.DRAFT: frozenset({S.SIGNED, S.CANCELLED, S.EXPIRED}),
-    S.SIGNED: frozenset({S.IN_REVIEW, S.CANCELLED}),
-    S.IN_REVIEW: frozenset({S.APPROVED, S.RETURNED, S.REJECTED, S.CANCELLED}),
-    S.RETURNED: frozenset({S.SIGNED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.DISBURSED}),
-    S.DISBURSED: frozenset(),
-    S.REJECTED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.EXPIRED: frozenset(),
-}
+transition_committed = Signal()
 
 
 class ApplicationError(Exception):
-    """A write the rules refuse; `message` is ready to show to the person."""
+    """A write the rules refuse; `message` is ready to show to the person, `code` names the
+    refusal for clients that need one (the signing API)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, code: str = "refused"):
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,47 @@ class QuoteTerms:
     net_to_receive: Decimal
 
 
+def application_row_build(
+    *,
+    folio: str,
+    applicant: AbstractBaseUser,
+    affiliate: Affiliate,
+    product: LoanProduct,
+    terms: QuoteTerms,
+    at: datetime,
+    **fields: Any,
+) -> LoanApplication:
+    """An unsaved draft with its accepted terms and the facts the program's figures use (where
+    the affiliate worked, the interest the schedule projects). `fields`: any other field."""
+    return LoanApplication(
+        folio=folio,
+        applicant=applicant,
+        affiliate=affiliate,
+        product=product,
+        status=ApplicationStatus.DRAFT,
+        status_changed_at=at,
+        amount=terms.amount,
+        quincenas=terms.quincenas,
+        annual_rate=terms.annual_rate,
+        interest_convention=terms.interest_convention,
+        fund_rate=terms.fund_rate,
+        payment=terms.payment,
+        cat=terms.cat,
+        previous_balance=terms.previous_balance,
+        net_to_receive=terms.net_to_receive,
+        employer_id=affiliate.employer_id,
+        municipality=affiliate.municipality,
+        total_interest=quote(
+            amount=terms.amount,
+            annual_rate=terms.annual_rate,
+            quincenas=terms.quincenas,
+            convention=terms.interest_convention,
+            fund_rate=terms.fund_rate,
+        ).total_interest,
+        **fields,
+    )
+
+
 def application_create(
     *,
     applicant: AbstractBaseUser,
@@ -80,46 +122,37 @@ def application_create(
     product: LoanProduct,
     terms: QuoteTerms,
     ip_address: str | None,
+    at: datetime | None = None,
+    **fields: Any,
 ) -> LoanApplication:
-    """A new draft with its folio, and the event that opens its history."""
+    """A new draft with its folio, and the event that opens its history (dated `at`, now by
+    default; an imported history passes its own date)."""
     with transaction.atomic():
-        now = timezone.now()
-        application = LoanApplication.objects.create(
-            folio=_folio_next(year=timezone.localdate(now).year),
+        at = at or timezone.now()
+        application = application_row_build(
+            folio=folio_next(year=timezone.localtime(at).year),
             applicant=applicant,
             affiliate=affiliate,
             product=product,
-            status=S.DRAFT,
-            status_changed_at=now,
-            amount=terms.amount,
-            quincenas=terms.quincenas,
-            annual_rate=terms.annual_rate,
-            interest_convention=terms.interest_convention,
-            fund_rate=terms.fund_rate,
-            payment=terms.payment,
-            cat=terms.cat,
-            previous_balance=terms.previous_balance,
-            net_to_receive=terms.net_to_receive,
-            employer_id=affiliate.employer_id,
-            municipality=affiliate.municipality,
-            total_interest=quote(
-                amount=terms.amount,
-                annual_rate=terms.annual_rate,
-                quincenas=terms.quincenas,
-                convention=terms.interest_convention,
-                fund_rate=terms.fund_rate,
-            ).total_interest,
+            terms=terms,
+            at=at,
+            **fields,
         )
-        _event_append(
+        application.save()
+        if application.created_at != at:
+            # auto_now_add wrote the present; an imported history's date is the one that counts.
+            LoanApplication.objects.filter(pk=application.pk).update(created_at=at)
+            application.created_at = at
+        event = event_append(
             application=application,
             from_status="",
-            to_status=S.DRAFT,
+            to_status=ApplicationStatus.DRAFT,
             actor=applicant,
             reason="",
             ip_address=ip_address,
-            at=now,
+            at=at,
         )
-        reporting.tally_mark_stale(application=application)
+        transition_recorded.send(sender=LoanApplication, application=application, event=event)
     return application
 
 
@@ -131,9 +164,9 @@ def application_cancel(
     ip_address: str | None,
 ) -> LoanApplication:
     """The applicant withdraws an application that has not been approved."""
-    return _transition(
+    return transition(
         application=application,
-        to_status=S.CANCELLED,
+        to_status=ApplicationStatus.CANCELLED,
         actor=actor,
         reason=reason,
         ip_address=ip_address,
@@ -147,22 +180,25 @@ def application_sign(
     document_sha256: str,
     ip_address: str | None,
 ) -> LoanApplication:
-    """The applicant signed the contract of a complete draft (`signatures.services` calls this
-    in the same transaction that records the signed PDF, whose SHA-256 goes into the event).
+    """The applicant signed the contract of a complete draft (`loans.signing` calls this in the
+    same transaction that records the signed PDF, whose SHA-256 goes into the event).
     """
+
     with transaction.atomic():
-        locked = _draft_locked(application)
-        if locked.completed_at is None:
-            raise ApplicationError(_("Completa tu solicitud antes de firmar el contrato."))
+        # Whether it may be signed is asked under the lock, in the words the signing page uses.
+        locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
+        refusal = locked.signing_refusal
+        if refusal is not None:
+            raise ApplicationError(refusal, code="not_signable")
 
         def record(locked: LoanApplication) -> list[str]:
             # The latest signature is the contract's date (returned ones are signed again).
             locked.signed_at = timezone.now()
             return ["signed_at"]
 
-        return _transition(
+        return transition(
             application=application,
-            to_status=S.SIGNED,
+            to_status=ApplicationStatus.SIGNED,
             actor=actor,
             reason=_("Contrato firmado con e.firma; SHA-256 del PDF firmado: %(sha256)s")
             % {"sha256": document_sha256},
@@ -173,16 +209,24 @@ def application_sign(
 
 def application_expire(*, application: LoanApplication) -> LoanApplication:
     """A draft not completed and signed in time; the system acts, no person."""
-    return _transition(
+    return transition(
         application=application,
-        to_status=S.EXPIRED,
+        to_status=ApplicationStatus.EXPIRED,
         actor=None,
         reason=_("Venció el plazo para completar y firmar la solicitud."),
         ip_address=None,
     )
 
 
-def _transition(
+def transition_permission_check(*, actor: AbstractBaseUser | None, to_status: str) -> None:
+    """Refuse a staff move to someone without its permission (`workflow.MOVES`). Services call
+    it first, before reading their input, so that the refusal is the first thing said."""
+    kind, permission = actor_for(to_status)
+    if kind == Actor.STAFF and (actor is None or not actor.has_perm(permission)):
+        raise ApplicationError(_("Tu cuenta no tiene permiso para esta acción."), code="forbidden")
+
+
+def transition(
     *,
     application: LoanApplication,
     to_status: str,
@@ -190,7 +234,19 @@ def _transition(
     reason: str,
     ip_address: str | None,
     before_save: Callable[[LoanApplication], Iterable[str]] | None = None,
+    historical_at: datetime | None = None,
 ) -> LoanApplication:
+    """Move `application` to `to_status`; refuse with ApplicationError what the state machine
+    does not allow.
+
+    `before_save(locked)` checks or records what else the move needs on the locked row (who
+    reviewed, who approved) and returns the fields it changed; it may refuse by raising
+    ApplicationError. `historical_at`: a move that happened then, recorded now from an earlier
+    program's records (`loans.history`): dated then, its actor taken as recorded, and nothing
+    follows it (no notice, seal or survey).
+    """
+    if historical_at is None:
+        transition_permission_check(actor=actor, to_status=to_status)
     with transaction.atomic():
         # Re-read under lock: the instance passed in may be stale (another tab, a task).
         locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
@@ -201,17 +257,18 @@ def _transition(
                 % {
                     "folio": locked.folio,
                     "status": locked.get_status_display().lower(),
-                    "target": S(to_status).label.lower(),
-                }
+                    "target": ApplicationStatus(to_status).label.lower(),
+                },
+                code="not_allowed",
             )
-        # What else the transition checks or records on the locked row (who reviewed, who
-        # approved); it may refuse by raising ApplicationError.
+        if historical_at is None:
+            _actor_check(locked=locked, actor=actor, to_status=to_status)
         extra_fields = list(before_save(locked)) if before_save else []
-        now = timezone.now()
+        now = historical_at or timezone.now()
         locked.status = to_status
         locked.status_changed_at = now
         locked.save(update_fields=["status", "status_changed_at", *extra_fields])
-        event = _event_append(
+        event = event_append(
             application=locked,
             from_status=from_status,
             to_status=to_status,
@@ -220,10 +277,9 @@ def _transition(
             ip_address=ip_address,
             at=now,
         )
-        # The email and the notice go out after the commit (a task), never for a rollback.
-        notifications.queue_event_notification(event)
-        reporting.tally_mark_stale(application=locked)
         transition_recorded.send(sender=LoanApplication, application=locked, event=event)
+        if historical_at is None:
+            _after_commit(application=locked, event=event)
     application.status = locked.status
     application.status_changed_at = locked.status_changed_at
     for name in extra_fields:
@@ -231,7 +287,45 @@ def _transition(
     return application
 
 
-def _event_append(
+def _actor_check(*, locked: LoanApplication, actor: AbstractBaseUser | None, to_status: str):
+    kind, _permission = actor_for(to_status)
+    if kind == Actor.APPLICANT and (actor is None or actor.pk != locked.applicant_id):
+        raise ApplicationError(
+            _("Solo quien hizo la solicitud %(folio)s puede hacer esto.") % {"folio": locked.folio},
+            code="forbidden",
+        )
+    if kind == Actor.SYSTEM and actor is not None:
+        raise ApplicationError(
+            _("El sistema hace este cambio; ninguna persona puede hacerlo."), code="forbidden"
+        )
+
+
+def _after_commit(*, application: LoanApplication, event: ApplicationEvent) -> None:
+    """Queue the new state's effects and tell the other apps, once the transaction commits."""
+    # Imported here: the tasks import the services that call this.
+    from loans.tasks import effects_enqueue
+
+    effects_enqueue(event)
+
+    def committed() -> None:
+        for receiver, outcome in transition_committed.send_robust(
+            sender=LoanApplication, application=application, event=event
+        ):
+            if isinstance(outcome, Exception):
+                # The change is committed and stays; what followed it failed and is reported.
+                logger.error(
+                    "Tras el evento %s de %s falló %s: %r",
+                    event.sequence,
+                    application.folio,
+                    getattr(receiver, "__qualname__", receiver),
+                    outcome,
+                    exc_info=outcome,
+                )
+
+    transaction.on_commit(committed)
+
+
+def event_append(
     *,
     application: LoanApplication,
     from_status: str,
@@ -239,7 +333,7 @@ def _event_append(
     actor: AbstractBaseUser | None,
     reason: str,
     ip_address: str | None,
-    at,
+    at: datetime,
 ) -> ApplicationEvent:
     """Append one event to the chain. Must run inside the caller's transaction."""
     # One writer at a time appends: the head row is the lock and the anchor of the chain.
@@ -277,7 +371,7 @@ def _event_append(
     return event
 
 
-def _folio_next(*, year: int) -> str:
+def folio_next(*, year: int) -> str:
     """PL-<year>-<6 digits>, consecutive within the year. Inside the caller's transaction."""
     counter, _created = FolioCounter.objects.get_or_create(year=year)
     counter = FolioCounter.objects.select_for_update().get(pk=counter.pk)
@@ -286,17 +380,15 @@ def _folio_next(*, year: int) -> str:
     return f"PL-{year}-{counter.last_number:06d}"
 
 
-# --- The applicant's wizard ------------------------------------------------------------------
-# These write what the applicant enters into a draft. None changes the status; each locks the
-# application and refuses anything but a draft, so a tab left open on a cancelled (or, later,
-# signed) application cannot change it.
-
-
-def _draft_locked(application: LoanApplication) -> LoanApplication:
+def draft_locked(application: LoanApplication) -> LoanApplication:
+    """The application locked for the applicant's edits; refused once it is no longer editable
+    (a tab left open on a cancelled or signed application cannot change it). Inside the
+    caller's transaction."""
     locked = LoanApplication.objects.select_for_update().get(pk=application.pk)
     if not locked.is_editable:
         raise ApplicationError(
             _("La solicitud %(folio)s está %(status)s: ya no se puede modificar.")
-            % {"folio": locked.folio, "status": locked.get_status_display().lower()}
+            % {"folio": locked.folio, "status": locked.get_status_display().lower()},
+            code="not_editable",
         )
     return locked

@@ -33,10 +33,10 @@ from loans.selectors import affiliate_facts, product_terms
 from loans.services.transitions import (
     ApplicationError,
     QuoteTerms,
-    S,
-    _draft_locked,
     application_create,
+    draft_locked,
 )
+from loans.workflow import ApplicationStatus
 
 
 class ApplicationNotEligible(ApplicationError):
@@ -88,7 +88,7 @@ def application_start(
             .get(pk=affiliate.pk)
         )
         draft = (
-            LoanApplication.objects.filter(applicant=applicant, status=S.DRAFT)
+            LoanApplication.objects.filter(applicant=applicant, status=ApplicationStatus.DRAFT)
             .order_by("-created_at")
             .first()
         )
@@ -152,7 +152,7 @@ def application_save_contact(
     except ValidationError:
         raise ApplicationError(_("El correo electrónico no es válido.")) from None
     with transaction.atomic():
-        locked = _draft_locked(application)
+        locked = draft_locked(application)
         changed = (locked.phone, locked.email) != (phone, email)
         locked.phone, locked.email = phone, email
         fields = ["phone", "email"] if changed else []
@@ -170,7 +170,7 @@ def application_save_bank_account(
         raise ApplicationError(_("Debes declarar que la cuenta está a tu nombre."))
     bank_name = get_bank_name(clabe)
     with transaction.atomic():
-        locked = _draft_locked(application)
+        locked = draft_locked(application)
         changed = (locked.clabe, locked.bank_name, locked.account_is_own) != (
             clabe,
             bank_name,
@@ -203,7 +203,7 @@ def application_add_document(
     # Parsing the file takes a moment: before taking any lock.
     checked = document_check(file=file, name=file.name or "", size=file.size or 0)
     with transaction.atomic():
-        locked = _draft_locked(application)
+        locked = draft_locked(application)
         current = locked.documents.filter(kind=kind, superseded_at__isnull=True).first()
         if current is not None and current.sha256 == checked.sha256:
             return DocumentOutcome(document=current, created=False)
@@ -243,11 +243,11 @@ def application_complete(
     """Step 5: the applicant reviewed everything and accepted; the draft waits for signing.
 
     Not a transition: the status stays draft until the contract is signed. Eligibility is
-    checked again on the affiliate's current data (DESIGN §4; the caller refreshes them first).
+    checked again on the affiliate's current data (the caller refreshes them first).
     Completing an already complete draft changes nothing.
     """
     with transaction.atomic():
-        locked = _draft_locked(application)
+        locked = draft_locked(application)
         if locked.completed_at is not None:
             return _copied(locked, onto=application)
         missing = _steps_missing(locked)

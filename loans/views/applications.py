@@ -1,18 +1,17 @@
 """The applicant's applications: the wizard, "Mis solicitudes", an application's page.
 
 Every URL that names an application uses its `public_id` and finds it among the signed-in
-user's own (`_own_application`), so another person's application is a 404 wherever it is asked
-for; only the document download also lets staff in. The views parse input, call one service of
-`loans.services` and choose a response; the services lock, check the state and write.
+user's own (`loans.views.access.own_application`), so another person's application is a 404
+wherever it is asked for; only the document download also lets staff in. The views parse
+input, call one service of `loans.services` and choose a response; the services lock, check the
+state and write.
 """
 
 from uuid import UUID
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -25,6 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from affiliates.models import AffiliateLink
 from affiliates.sync import affiliate_refresh
+from isseg_portal.client_ip import client_ip
+from isseg_portal.formatting import percent_text
 from loans.amortization import CAT_LEGEND, Quote, QuoteError
 from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected
 from loans.models import (
@@ -37,7 +38,6 @@ from loans.models import (
 )
 from loans.selectors import application_quote, products_available
 from loans.services import (
-    ALLOWED_TRANSITIONS,
     ApplicationError,
     ApplicationNotEligible,
     application_add_document,
@@ -48,8 +48,10 @@ from loans.services import (
     application_start,
     application_steps_missing,
 )
+from loans.views.access import own_application
 from loans.views.simulator import simulator_response
 from loans.wizard_forms import BankAccountForm, ContactForm, DocumentForm, ReviewForm, StartForm
+from loans.workflow import ALLOWED_TRANSITIONS
 
 S = ApplicationStatus
 
@@ -121,7 +123,7 @@ def application_start_view(request: HttpRequest) -> HttpResponse:
             amount=form.cleaned_data["amount"],
             quincenas=form.cleaned_data["quincenas"],
             affiliate_refreshed=refreshed,
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request),
         )
     except ApplicationNotEligible as error:
         messages.error(request, error.message)
@@ -164,7 +166,7 @@ def application_start_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_step(request: HttpRequest, public_id: UUID, step: int) -> HttpResponse:
-    application = _own_application(request, public_id)
+    application = own_application(request, public_id)
     if step not in STEP_NAMES:
         raise Http404
     if (
@@ -431,7 +433,7 @@ def _render_step(
             "progress": progress,
             "previous_url": _step_url(application, step - 1) if step > 1 else "",
             "snapshot": application.affiliate_snapshot,
-            **_terms_context(application),
+            **terms_context(application),
             **context,
         },
         status=status,
@@ -466,7 +468,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def application_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    application = _own_application(request, public_id)
+    application = own_application(request, public_id)
     # Its page shows what the notices said (the timeline): they count as read.
     Notification.objects.filter(
         recipient=request.user, event__application=application, read_at__isnull=True
@@ -483,7 +485,7 @@ def _detail_page(
         "loans/application_detail.html",
         {
             "application": application,
-            **_terms_context(application),
+            **terms_context(application),
             "events": application.events.select_related("actor").order_by("sequence"),
             "documents": _current_documents(application),
             "can_cancel": _can_cancel(application),
@@ -502,7 +504,7 @@ def _detail_page(
 @require_http_methods(["GET", "POST"])
 def application_cancel_view(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """GET asks for confirmation; only a POST cancels."""
-    application = _own_application(request, public_id)
+    application = own_application(request, public_id)
     if application.status == S.CANCELLED:
         # The second click of a double submit, or the back button after cancelling.
         messages.info(
@@ -524,7 +526,7 @@ def application_cancel_view(request: HttpRequest, public_id: UUID) -> HttpRespon
         return render(request, "loans/application_cancel.html", {"application": application})
     try:
         application_cancel(
-            application=application, actor=request.user, ip_address=_client_ip(request)
+            application=application, actor=request.user, ip_address=client_ip(request)
         )
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -568,14 +570,6 @@ def document_download(request: HttpRequest, public_id: UUID, document_id: UUID) 
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _own_application(request: HttpRequest, public_id: UUID) -> LoanApplication:
-    return get_object_or_404(
-        LoanApplication.objects.select_related("product", "affiliate__employer"),
-        public_id=public_id,
-        applicant=request.user,
-    )
-
-
 def _open_draft(request: HttpRequest) -> LoanApplication | None:
     return LoanApplication.objects.filter(applicant=request.user, status=S.DRAFT).first()
 
@@ -601,7 +595,7 @@ def _can_cancel(application: LoanApplication) -> bool:
     return S.CANCELLED in ALLOWED_TRANSITIONS[application.status]
 
 
-def _terms_context(application: LoanApplication) -> dict:
+def terms_context(application: LoanApplication) -> dict:
     """The stored terms for includes/quote_summary.html, with their schedule recomputed.
 
     From the application's own terms, never the product's current ones: they are what the
@@ -613,7 +607,7 @@ def _terms_context(application: LoanApplication) -> dict:
         schedule = None
     return {
         "quote": schedule,
-        "rate_percent": format((application.annual_rate * 100).normalize(), "f"),
+        "rate_percent": percent_text(application.annual_rate),
         "cat_legend": _(CAT_LEGEND),
     }
 
@@ -633,14 +627,6 @@ def _content_length(request: HttpRequest) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # allauth's reading of the client address (trusted proxies), as affiliates.views does.
-    try:
-        return get_adapter(request).get_client_ip(request)
-    except PermissionDenied:
-        return None
 
 
 urlpatterns = [
@@ -663,11 +649,3 @@ urlpatterns = [
         name="document_download",
     ),
 ]
-
-
-def back_to_application(
-    request: HttpRequest, application: LoanApplication, message: str
-) -> HttpResponse:
-    """Why a page of this application cannot be shown now, on the application's own page."""
-    messages.info(request, message)
-    return redirect("loans:application_detail", public_id=application.public_id)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from affiliates.models import Affiliate, AffiliateLink
+from isseg_portal.formatting import percent_text
 from loans.amortization import CAT_LEGEND, Quote, QuoteError, quote
 from loans.eligibility import Eligibility, Offer, ProductTerms, best_offer, evaluate
 from loans.forms import SimulatorForm, simulator_products
@@ -197,8 +198,7 @@ def _defaults(
 
 
 def _percent(fraction: Decimal) -> str:
-    value = (fraction * 100).normalize()
-    return f"{value:f} %"
+    return f"{percent_text(fraction)} %"
 
 
 def _as_typed(amount: Decimal) -> str:

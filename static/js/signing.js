@@ -1,5 +1,5 @@
 /*
- * Signing the loan contract with the applicant's e.firma, on the device (DESIGN §6).
+ * Signing the loan contract with the applicant's e.firma, on the device.
  *
  * The applicant chooses the certificate (.cer), the private key (.key: encrypted PKCS#8, as the
  * SAT hands it out) and types the key's password. This script, with node-forge:

@@ -22,6 +22,8 @@ from surveys.services import (
 )
 
 CONSENT_FIELD = "contact_consent"
+# The page status of each refusal of an invitation (`SurveyError.code`).
+REFUSAL_STATUS = {"invalid_link": 404, "answered": 410, "expired": 410}
 
 
 @dataclass(frozen=True)
@@ -145,4 +147,5 @@ def _page(
 
 
 def _refused(request: HttpRequest, error: SurveyError) -> HttpResponse:
-    return render(request, "surveys/refused.html", {"error": error}, status=error.status)
+    status = REFUSAL_STATUS.get(error.code, 400)
+    return render(request, "surveys/refused.html", {"error": error}, status=status)

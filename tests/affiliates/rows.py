@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
-from affiliates.demo import random_identity
 from affiliates.sources import AFFILIATE_COLUMNS, AFFILIATE_OPTIONAL_COLUMNS, LOAN_COLUMNS
+from demo.affiliates import random_identity
 
 _rng = random.Random(20261122)
 _numbers = itertools.count(500001)

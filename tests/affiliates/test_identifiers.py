@@ -6,7 +6,6 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from affiliates.demo import random_identity
 from affiliates.identifiers import (
     curp_check_digit,
     normalize_identifier,
@@ -14,6 +13,7 @@ from affiliates.identifiers import (
     validate_curp,
     validate_rfc,
 )
+from demo.affiliates import random_identity
 
 _rng = random.Random(1121)
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from isseg_portal.money import pesos
+from isseg_portal.formatting import pesos
 
 
 @pytest.mark.parametrize(

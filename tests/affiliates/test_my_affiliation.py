@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from affiliates.institute_demo import create_institute_database
 from affiliates.models import AffiliateStatus
+from demo.institute import create_institute_database
 from tests.affiliates.rows import source_row
 from tests.factories import AffiliateLinkFactory, AffiliateLoanFactory
 

@@ -12,7 +12,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from affiliates.institute_demo import create_institute_database
 from affiliates.models import Affiliate, AffiliateLoan, DataSource
 from affiliates.sources import (
     AFFILIATE_COLUMNS,
@@ -23,6 +22,7 @@ from affiliates.sources import (
     source_from_settings,
 )
 from affiliates.sync import affiliate_refresh, affiliates_sync
+from demo.institute import create_institute_database
 from tests.affiliates.rows import affiliate_row, loan_row, write_csv, write_loans_csv
 from tests.factories import AffiliateFactory, AffiliateLoanFactory
 

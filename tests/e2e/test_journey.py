@@ -469,7 +469,7 @@ def approve_and_seal(
     expect(admin_status(page)).to_have_text("Estado: Aprobada, sello pendiente")
     journey.admin_page(page, "autorizador-aprobada")
 
-    assert "loans.tasks.seal_approved_contract" in work_the_queue()
+    assert "loans.tasks.seal_after_approval" in work_the_queue()
     page.reload()
     expect(admin_status(page)).to_have_text("Estado: Aprobada")
     contract = page.locator("fieldset", has=page.get_by_role("heading", name="Contrato firmado"))

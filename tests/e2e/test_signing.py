@@ -76,7 +76,7 @@ class RequestLog:
 
 
 def sign_path(application) -> str:
-    return reverse("loans:sign", kwargs={"folio": application.folio})
+    return reverse("loans:sign", kwargs={"public_id": application.public_id})
 
 
 def api_paths(page: Page) -> tuple[str, str]:

@@ -107,7 +107,7 @@ class ProductTermsFactory(factory.Factory):
     renewal_paid_fraction = Decimal("0.50")
 
 
-# The quote of DESIGN's example (60,000.00 at 13.67 % over 59 quincenas), as accepted terms.
+# A typical loan of the program (60,000.00 at 13.67 % over 59 quincenas), as accepted terms.
 EXAMPLE_TERMS = QuoteTerms(
     amount=Decimal("60000.00"),
     quincenas=59,

@@ -1,4 +1,4 @@
-"""Quincenal French amortization, the Fondo Especial y Solidario and the CAT (DESIGN.md §5).
+"""Quincenal French amortization, the Fondo Especial y Solidario and the CAT.
 
 The reference example is the program's typical loan: $60,000.00 at 13.67 % nominal a year over
 59 quincenas, whose figures the institute publishes.

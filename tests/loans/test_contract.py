@@ -12,7 +12,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 from weasyprint.pdf import fonts as weasyprint_fonts
 
-from affiliates.templatetags.money import pesos
+from isseg_portal.formatting import pesos
 from loans.contract import contract_pdf, verification_url
 from loans.models import LoanApplication
 from loans.services import application_cancel
@@ -342,9 +342,10 @@ def test_an_incomplete_draft_has_no_contract_to_see_yet(applicant):
     assert "Ver el contrato (borrador)" not in text(page)
     assert response.status_code == 302
     assert response.url == detail_url(application)
+    # The one reason an application cannot be signed yet, as the signing page gives it.
     assert (
-        f"El contrato de tu solicitud {application.folio} estará listo para revisarse cuando "
-        "completes y confirmes todos los pasos."
+        f"Antes de firmar, completa los pasos de tu solicitud {application.folio} y confírmala "
+        "en el último paso."
     ) in messages_of(response)
 
 
@@ -356,8 +357,7 @@ def test_a_cancelled_application_has_no_draft_contract(applicant, complete_draft
     assert response.status_code == 302
     assert response.url == detail_url(complete_draft)
     assert (
-        f"La solicitud {complete_draft.folio} está cancelada: ya no tiene un contrato en "
-        "borrador que revisar."
+        f"La solicitud {complete_draft.folio} está cancelada: ya no se puede firmar."
     ) in messages_of(response)
 
 

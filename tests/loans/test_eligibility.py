@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from affiliates.models import AffiliateStatus
-from isseg_portal.money import pesos
+from isseg_portal.formatting import pesos
 from loans.amortization import amount_for_payment, quote
 from loans.eligibility import (
     PENSION_STATUSES,

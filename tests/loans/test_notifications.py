@@ -6,12 +6,12 @@ from django.urls import reverse
 from django_q.models import OrmQ
 
 from loans.models import ApplicationEvent, Notification
-from loans.notifications import notify_event
 from loans.services import (
     application_return,
     application_sign,
     application_take_for_review,
 )
+from loans.tasks import notify_event
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
 
@@ -34,14 +34,18 @@ def last_event(application) -> ApplicationEvent:
 def test_a_transition_queues_the_notice_only_after_it_commits(
     draft, applicant, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    from surveys.models import Invitation
+
+    with django_capture_on_commit_callbacks(execute=True):
         sign(draft, applicant)
-    # The notice and the invitation to the signing survey (surveys app), both after the commit.
-    assert len(callbacks) == 2
-    notices = [
-        task for task in OrmQ.objects.all() if task.func() == "loans.notifications.notify_event"
-    ]
-    assert len(notices) == 1
+        # Before the commit: no task queued, no invitation to the survey (surveys app).
+        assert not OrmQ.objects.exists()
+        assert not Invitation.objects.exists()
+    # The commit: the notice's task, and the other apps' turn (the survey's invitation, whose
+    # email is queued in turn).
+    queued = sorted(task.func() for task in OrmQ.objects.all())
+    assert queued == ["loans.tasks.notify_event", "surveys.tasks.invitation_send"]
+    assert Invitation.objects.filter(application=draft).count() == 1
 
 
 def test_creating_a_draft_is_not_notified(applicant, django_capture_on_commit_callbacks):
@@ -110,7 +114,7 @@ def test_nobody_else_sees_the_notice(draft, applicant, other_applicant):
 def test_analysts_get_one_digest_of_new_signed_applications(
     draft, applicant, analyst, authorizer, other_applicant
 ):
-    from loans.notifications import staff_digest
+    from loans.tasks import staff_digest
 
     sign(draft, applicant)
     other = complete_draft_for(other_applicant, LoanProductFactory())

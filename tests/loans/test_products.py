@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from affiliates.models import AffiliateStatus
+from demo.products import seed_products
 from loans.amortization import InterestConvention
-from loans.demo import seed_products
 from loans.eligibility import ExistingLoan, SalaryBand, evaluate
 from loans.models import LoanProduct, SeniorityBand
 from loans.selectors import affiliate_facts, product_terms, products_available

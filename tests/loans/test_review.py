@@ -290,6 +290,6 @@ def test_two_authorizers_approving_at_once_give_one_approval_and_one_seal_task()
     assert sorted(outcomes) == ["approved", "refused"]
     assert application.events.filter(to_status=S.APPROVED).count() == 1
     seal_tasks = [
-        task for task in OrmQ.objects.all() if task.func() == "loans.tasks.seal_approved_contract"
+        task for task in OrmQ.objects.all() if task.func() == "loans.tasks.seal_after_approval"
     ]
     assert len(seal_tasks) == 1

@@ -5,11 +5,11 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from demo.pki.server import free_port
 from loans.models import ApplicationStatus
 from loans.services import application_approve, application_take_for_review
 from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
-from loans.tasks import seal_approved_contract, seal_pending_contracts
-from signatures.demo_pki.server import free_port
+from loans.tasks import seal_contract, seal_pending_contracts
 from signatures.models import SignedDocument
 from signatures.validation import validate_pdf
 from tests.loans.drafts import complete_draft_for
@@ -46,13 +46,13 @@ def test_approval_queues_the_seal_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         application_approve(application=draft, actor=authorizer.user, ip_address=None)
     queued = [task.func() for task in OrmQ.objects.all()]
-    assert "loans.tasks.seal_approved_contract" in queued
+    assert "loans.tasks.seal_after_approval" in queued
 
 
 def test_the_sealed_contract_has_two_trusted_signatures_and_a_document_time_stamp(
     approved, applicant
 ):
-    assert seal_approved_contract(approved.pk) is True
+    assert seal_contract(approved.pk) is True
     contract = application_signed_contract(approved)
     assert contract.kind == SEALED_CONTRACT_KIND
 
@@ -63,20 +63,20 @@ def test_the_sealed_contract_has_two_trusted_signatures_and_a_document_time_stam
     assert report.document_timestamps
     assert {signature.level for signature in report.signatures} == {"B-LTA"}
 
-    download = applicant.get(reverse("loans:signed_contract", args=[approved.folio]))
+    download = applicant.get(reverse("loans:signed_contract", args=[approved.public_id]))
     assert b"".join(download.streaming_content) == contract.file.open("rb").read()
 
 
 def test_a_seal_task_run_twice_seals_once(approved):
-    assert seal_approved_contract(approved.pk) is True
-    assert seal_approved_contract(approved.pk) is True
+    assert seal_contract(approved.pk) is True
+    assert seal_contract(approved.pk) is True
     assert seal_pending_contracts() == 0
     assert SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).count() == 1
 
 
 def test_tsa_down_leaves_the_seal_pending_and_the_sweep_completes_it(approved, analyst):
     with override_settings(SIGNATURES_TSA_URL=f"http://127.0.0.1:{free_port()}/tsa"):
-        assert seal_approved_contract(approved.pk) is False
+        assert seal_contract(approved.pk) is False
     assert not SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).exists()
     approved.refresh_from_db()
     assert approved.status == ApplicationStatus.APPROVED
@@ -145,8 +145,8 @@ def test_a_worker_killed_in_the_middle_of_a_seal_leaves_nothing_and_the_retry_co
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from loans.tasks import seal_approved_contract; "
-            f"seal_approved_contract({draft.pk})",
+            "import django; django.setup(); from loans.tasks import seal_contract; "
+            f"seal_contract({draft.pk})",
         ],
         cwd=Path(__file__).resolve().parents[2],
         env=environment,
@@ -165,5 +165,5 @@ def test_a_worker_killed_in_the_middle_of_a_seal_leaves_nothing_and_the_retry_co
     assert len(files) == 1 + draft.documents.count()  # the applicant's contract and documents
     assert not any(name.endswith(".tmp") for name in files)
 
-    assert seal_approved_contract(draft.pk) is True
+    assert seal_contract(draft.pk) is True
     assert SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).count() == 1

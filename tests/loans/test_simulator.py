@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from affiliates.models import AffiliateStatus
-from affiliates.templatetags.money import pesos
+from isseg_portal.formatting import pesos
 from loans.amortization import CAT_LEGEND
 from loans.eligibility import best_offer
 from loans.selectors import affiliate_facts, product_terms

@@ -9,12 +9,12 @@ from django.utils import timezone
 from loans import audit
 from loans.models import ApplicationEvent, ApplicationStatus, AuditChainHead, LoanApplication
 from loans.services import (
-    ALLOWED_TRANSITIONS,
     ApplicationError,
     application_cancel,
     application_create,
     application_expire,
 )
+from loans.workflow import ALLOWED_TRANSITIONS
 from tests.loans.factories import EXAMPLE_TERMS as TERMS
 from tests.loans.factories import LoanProductFactory
 

@@ -16,8 +16,8 @@ from django.urls import reverse
 from PIL import Image
 from pypdf import PdfWriter
 
-from affiliates.institute_demo import create_institute_database
 from affiliates.models import AffiliateStatus
+from demo.institute import create_institute_database
 from loans.amortization import quote
 from loans.models import ApplicationStatus, DocumentKind, LoanApplication, SupportingDocument
 from loans.services import application_cancel, application_start

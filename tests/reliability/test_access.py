@@ -40,6 +40,7 @@ from tests.conftest import _client_for
 from tests.factories import UserFactory
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
+from tests.surveys.journeys import committed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("institute_down")]
 
@@ -95,16 +96,17 @@ class World:
         credentials = self.request.getfixturevalue("demo_credentials")
         draft = self.draft
         prepared = self.applicant.post(
-            reverse("loans:sign_prepare", args=[draft.folio]),
+            reverse("loans:sign_prepare", args=[draft.public_id]),
             {"certificate": _certificate(credentials.certificate)},
         )
         assert prepared.status_code == 200, prepared.json()
         body = prepared.json()
         signature = credentials.sign(base64.b64decode(body["signed_attributes"]))
-        finished = self.applicant.post(
-            reverse("loans:sign_finish", args=[draft.folio]),
-            {"session": body["session"], "signature": base64.b64encode(signature).decode()},
-        )
+        with committed():  # its invitation to the survey follows the commit
+            finished = self.applicant.post(
+                reverse("loans:sign_finish", args=[draft.public_id]),
+                {"session": body["session"], "signature": base64.b64encode(signature).decode()},
+            )
         assert finished.status_code == 200, finished.json()
         draft.refresh_from_db()
         return draft
@@ -271,13 +273,13 @@ APP_ROWS = [
         },
     ),
     Row(
-        "solicitudes/<str:folio>/firma/",
-        lambda w: reverse("loans:sign", args=[w.draft.folio]),
+        "solicitudes/<uuid:public_id>/firma/",
+        lambda w: reverse("loans:sign", args=[w.draft.public_id]),
         _applicant_only(),
     ),
     Row(
-        "solicitudes/<str:folio>/firma/preparar/",
-        lambda w: reverse("loans:sign_prepare", args=[w.draft.folio]),
+        "solicitudes/<uuid:public_id>/firma/preparar/",
+        lambda w: reverse("loans:sign_prepare", args=[w.draft.public_id]),
         _applicant_only(anonymous=JSON_401),
         method="post",
         data=lambda w: {
@@ -285,8 +287,8 @@ APP_ROWS = [
         },
     ),
     Row(
-        "solicitudes/<str:folio>/firma/completar/",
-        lambda w: reverse("loans:sign_finish", args=[w.draft.folio]),
+        "solicitudes/<uuid:public_id>/firma/completar/",
+        lambda w: reverse("loans:sign_finish", args=[w.draft.public_id]),
         _applicant_only(anonymous=JSON_401),
         method="post",
         data=lambda w: {"session": "no-such-session", "signature": "AQID"},
@@ -294,9 +296,25 @@ APP_ROWS = [
         owner_status=400,
     ),
     Row(
-        "solicitudes/<str:folio>/contrato-firmado/",
-        lambda w: reverse("loans:signed_contract", args=[w.signed.folio]),
+        "solicitudes/<uuid:public_id>/contrato-firmado/",
+        lambda w: reverse("loans:signed_contract", args=[w.signed.public_id]),
         _applicant_only(),
+    ),
+    # The addresses that carried the folio lead its owner to the same address by public_id (308,
+    # keeping the method); another person's folio is a 404 as before.
+    *(
+        Row(
+            f"solicitudes/<str:folio>/{tail}",
+            lambda w, name=name: reverse(f"loans:{name}_by_folio", args=[w.draft.folio]),
+            _applicant_only(),
+            owner_status=308,
+        )
+        for tail, name in (
+            ("firma/", "sign"),
+            ("firma/preparar/", "sign_prepare"),
+            ("firma/completar/", "sign_finish"),
+            ("contrato-firmado/", "signed_contract"),
+        )
     ),
     # Links whose token is the credential: the holder of the real one is its owner; a forged or
     # altered token opens nothing, for anyone.
@@ -356,7 +374,7 @@ APP_ROWS = [
     # but the data are the program's: everyone else is refused.
     Row(
         "tablero/exportar/<slug:table>.<str:file_format>",
-        lambda w: reverse("surveys:dashboard_export", args=["comentarios", "csv"]),
+        lambda w: reverse("dashboard:dashboard_export", args=["comentarios", "csv"]),
         {
             "anonymous": LOGIN,
             **dict.fromkeys(
@@ -470,8 +488,24 @@ def _review_refusals(world: World) -> dict[str, str]:
     return result
 
 
+def _view_refusals(world: World) -> dict[str, str]:
+    result = dict.fromkeys(NOT_STAFF, LOGIN)
+    for name in STAFF:
+        if not world.request.getfixturevalue(name).user.has_perm("loans.view_loanapplication"):
+            result[name] = FORBIDDEN
+    return result
+
+
 ADMIN_ROWS = [
     *_admin_rows(),
+    AdminRow(
+        "admin/loans/loanapplication/<int:object_id>/actualizar-afiliado/",
+        lambda w: reverse("admin:loans_loanapplication_affiliate_refresh", args=[w.draft.pk]),
+        _view_refusals,
+        owner="analyst",
+        owner_status=302,
+        method="post",
+    ),
     AdminRow(
         "admin/auth/user/<id>/password/",
         lambda w: reverse("admin:auth_user_password_change", args=[w.applicant.user.pk]),

@@ -41,7 +41,7 @@ from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
 from tests.loans.test_wizard import VALID_CLABE, draft_for, fill_steps_2_to_4
 from tests.reliability import inputs
-from tests.surveys.journeys import answer_url, invitation_of
+from tests.surveys.journeys import answer_url, committed, invitation_of
 
 S = ApplicationStatus
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sat"
@@ -137,7 +137,7 @@ class SigningContext:
 
 
 def _prepare(context: SigningContext, certificate: bytes | None):
-    url = reverse("loans:sign_prepare", args=[context.draft.folio])
+    url = reverse("loans:sign_prepare", args=[context.draft.public_id])
     data = {}
     if certificate is not None:
         data["certificate"] = SimpleUploadedFile(
@@ -151,7 +151,7 @@ def _finish(context: SigningContext, *, session: str | None = None, signature: s
         prepared = _prepare(context, context.credentials.certificate)
         assert prepared.status_code == 200, prepared.json()
         session = prepared.json()["session"]
-    url = reverse("loans:sign_finish", args=[context.draft.folio])
+    url = reverse("loans:sign_finish", args=[context.draft.public_id])
     return context.client.post(url, {"session": session, "signature": signature})
 
 
@@ -165,7 +165,7 @@ def _with_sessions_of_another_user(context: SigningContext):
         name="OTRA PERSONA",
         out_dir=context.tmp_path / "otra",
     )
-    url = reverse("loans:sign_prepare", args=[other_draft.folio])
+    url = reverse("loans:sign_prepare", args=[other_draft.public_id])
     prepared = other.post(
         url,
         {
@@ -869,12 +869,13 @@ SURVEY_CASES = {
 
 @pytest.mark.parametrize(("data", "phrase"), SURVEY_CASES.values(), ids=SURVEY_CASES.keys())
 def test_survey_answer_refuses(data, phrase, applicant, product):
-    signed = application_sign(
-        application=complete_draft_for(applicant, product),
-        actor=applicant.user,
-        document_sha256="0" * 64,
-        ip_address=None,
-    )
+    with committed():
+        signed = application_sign(
+            application=complete_draft_for(applicant, product),
+            actor=applicant.user,
+            document_sha256="0" * 64,
+            ip_address=None,
+        )
     invitation = invitation_of(signed)
     before = saved_state(signed)
 

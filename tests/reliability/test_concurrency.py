@@ -93,7 +93,7 @@ def test_fifty_finishes_of_the_same_signing_session_sign_once(
     signature = base64.b64encode(
         demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
     ).decode()
-    url = reverse("loans:sign_finish", args=[draft.folio])
+    url = reverse("loans:sign_finish", args=[draft.public_id])
     data = {"session": body["session"], "signature": signature}
     tabs = [same_browser(applicant) for _index in range(50)]
 
@@ -152,11 +152,11 @@ def test_ten_approvals_at_once_give_one_approval_one_seal_task_and_one_seal(
     assert draft.approver == authorizer.user
     assert draft.events.filter(to_status=S.APPROVED).count() == 1
     queued = Counter(row.func() for row in OrmQ.objects.all())
-    assert queued["loans.tasks.seal_approved_contract"] == 1, queued
+    assert queued["loans.tasks.seal_after_approval"] == 1, queued
     assert queued["loans.notifications.notify_event"] == 1, queued  # "aprobada", once
 
     ran = run_queued_tasks(connections_override={})
-    assert ran.count("loans.tasks.seal_approved_contract") == 1
+    assert ran.count("loans.tasks.seal_after_approval") == 1
     [sealed] = SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND)
     assert sealed.reference == draft.folio
     assert SignedDocument.objects.filter(reference=draft.folio).count() == 2

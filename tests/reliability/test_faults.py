@@ -32,6 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from demo.pki.authority import ARCHITECTURE, DemoPKI
+from demo.pki.server import DemoPKIServer, free_port
 from loans.models import (
     ApplicationEvent,
     ApplicationStatus,
@@ -47,9 +49,7 @@ from loans.services import (
     application_take_for_review,
 )
 from loans.signing import CONTRACT_KIND, SEALED_CONTRACT_KIND
-from loans.tasks import seal_approved_contract, seal_pending_contracts
-from signatures.demo_pki.authority import ARCHITECTURE, DemoPKI
-from signatures.demo_pki.server import DemoPKIServer, free_port
+from loans.tasks import seal_contract, seal_pending_contracts
 from signatures.models import SignedDocument, SigningSession
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
@@ -252,7 +252,7 @@ def test_a_service_down_leaves_the_seal_pending_and_the_sweep_seals_once(
     files_before = files_under(media_root)
     events_before = approved.events.count()
     with pki_services.down(service):
-        assert seal_approved_contract(approved.pk) is False
+        assert seal_contract(approved.pk) is False
         assert seal_pending_contracts() == 0
     assert not SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).exists()
     assert files_under(media_root) == files_before
@@ -264,7 +264,7 @@ def test_a_service_down_leaves_the_seal_pending_and_the_sweep_seals_once(
 
     assert seal_pending_contracts() == 1
     assert seal_pending_contracts() == 0
-    assert seal_approved_contract(approved.pk) is True
+    assert seal_contract(approved.pk) is True
     [sealed] = SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND)
     assert sealed.reference == approved.folio
     assert SignedDocument.objects.filter(reference=approved.folio).count() == 2
@@ -370,7 +370,7 @@ def test_a_qcluster_killed_in_the_middle_of_a_seal_loses_nothing_and_seals_once(
 ):
     from django_q.models import OrmQ
 
-    [seal_task] = queued("loans.tasks.seal_approved_contract")
+    [seal_task] = queued("loans.tasks.seal_after_approval")
     # Only the seal: the notices of the earlier steps are another test's.
     OrmQ.objects.exclude(pk=seal_task.pk).delete()
     files_before = files_under(media_root)
@@ -392,7 +392,7 @@ def test_a_qcluster_killed_in_the_middle_of_a_seal_loses_nothing_and_seals_once(
 
     assert not SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND).exists()
     assert files_under(media_root) == files_before  # no orphaned file, no temporary one
-    assert [row.pk for row in queued("loans.tasks.seal_approved_contract")] == [seal_task.pk]
+    assert [row.pk for row in queued("loans.tasks.seal_after_approval")] == [seal_task.pk]
     approved.refresh_from_db()
     assert approved.status == S.APPROVED
 
@@ -583,7 +583,7 @@ def test_the_database_connection_dropped_while_finishing_a_signature(
 ):
     body = prepare(applicant, draft, demo_credentials.certificate).json()
     signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
-    url = reverse("loans:sign_finish", args=[draft.folio])
+    url = reverse("loans:sign_finish", args=[draft.public_id])
     data = {"session": body["session"], "signature": base64.b64encode(signature).decode()}
     events_before = draft.events.count()
 

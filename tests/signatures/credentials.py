@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 
-from signatures.demo_pki.authority import IssuedCredentials
+from demo.pki.authority import IssuedCredentials
 
 
 @dataclass(frozen=True)

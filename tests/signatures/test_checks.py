@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from demo.pki.authority import DemoPKI
+from demo.pki.server import free_port
 from signatures.checks import Reason, check_certificate
-from signatures.demo_pki.authority import DemoPKI
-from signatures.demo_pki.server import free_port
 
 SAT_FIEL = Path(__file__).parents[1] / "fixtures" / "sat" / "FIEL_AAA010101AAA" / "certificate.cer"
 CURP = "PEGJ800101HGTRRN05"

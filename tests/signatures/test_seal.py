@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from pyhanko.sign import signers
 
-from signatures.demo_pki.authority import DEMO_SEAL_PASSWORD
-from signatures.demo_pki.server import free_port
+from demo.pki.authority import DEMO_SEAL_PASSWORD
+from demo.pki.server import free_port
 from signatures.models import SignedDocument
 from signatures.pades import ServiceUnavailable
 from signatures.seal import (

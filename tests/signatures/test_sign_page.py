@@ -25,7 +25,7 @@ def signable_application(applicant):
 
 
 def sign_url(application) -> str:
-    return reverse("loans:sign", kwargs={"folio": application.folio})
+    return reverse("loans:sign", kwargs={"public_id": application.public_id})
 
 
 def tag(html: str, element_id: str) -> str:
@@ -97,8 +97,8 @@ def test_the_form_gives_the_script_the_two_api_urls_and_no_inline_script(
     html = applicant.get(sign_url(application)).content.decode()
 
     form = tag(html, "signing-form")
-    assert f'data-prepare-url="/solicitudes/{application.folio}/firma/preparar/"' in form
-    assert f'data-complete-url="/solicitudes/{application.folio}/firma/completar/"' in form
+    assert f'data-prepare-url="/solicitudes/{application.public_id}/firma/preparar/"' in form
+    assert f'data-complete-url="/solicitudes/{application.public_id}/firma/completar/"' in form
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts, "the page loads its scripts"
     assert all(re.search(r'\bsrc="[^"]+"', script) for script in scripts)
@@ -118,9 +118,24 @@ def test_staff_do_not_sign_through_the_applicants_page(staff, signable_applicati
 
 
 def test_an_unknown_folio_is_a_404(applicant):
-    response = applicant.get(reverse("loans:sign", kwargs={"folio": "PL-2026-999999"}))
+    response = applicant.get(reverse("loans:sign_by_folio", kwargs={"folio": "PL-2026-999999"}))
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", ["sign", "sign_prepare", "sign_finish", "signed_contract"])
+def test_the_old_folio_addresses_lead_the_owner_to_the_same_page_by_its_code(
+    applicant, other_applicant, signable_application, name
+):
+    old = reverse(f"loans:{name}_by_folio", kwargs={"folio": signable_application.folio})
+    new = reverse(f"loans:{name}", args=[signable_application.public_id])
+
+    # 308: a signing client's POST is sent again, with its body, to the new address.
+    for method in (applicant.get, applicant.post):
+        response = method(old)
+        assert (response.status_code, response["Location"]) == (308, new)
+    assert other_applicant.get(old).status_code == 404
+    assert other_applicant.post(old).status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_log_in(anonymous, signable_application):

@@ -17,8 +17,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from demo.pki.server import free_port
 from loans.models import ApplicationStatus
-from signatures.demo_pki.server import free_port
 from signatures.models import SignedDocument, SigningSession
 from signatures.validation import validate_pdf
 from tests.loans.drafts import complete_draft_for
@@ -45,12 +45,12 @@ def product(db):
 
 
 def prepare(client: Client, application, certificate: bytes):
-    url = reverse("loans:sign_prepare", args=[application.folio])
+    url = reverse("loans:sign_prepare", args=[application.public_id])
     return client.post(url, {"certificate": _upload(certificate)})
 
 
 def finish(client: Client, application, session: str, signature: bytes):
-    url = reverse("loans:sign_finish", args=[application.folio])
+    url = reverse("loans:sign_finish", args=[application.public_id])
     return client.post(url, {"session": session, "signature": base64.b64encode(signature).decode()})
 
 
@@ -210,7 +210,7 @@ def test_a_signature_value_that_does_not_verify_is_refused(applicant, draft, dem
 
 def test_garbage_instead_of_a_signature(applicant, draft, demo_credentials):
     body = prepare(applicant, draft, demo_credentials.certificate).json()
-    url = reverse("loans:sign_finish", args=[draft.folio])
+    url = reverse("loans:sign_finish", args=[draft.public_id])
     response = applicant.post(url, {"session": body["session"], "signature": "%%%"})
     assert response.status_code == 400
     assert response.json()["error"] == "signature_invalid"
@@ -270,7 +270,7 @@ def test_time_stamp_service_down_is_a_clear_503_and_nothing_is_lost(
     [(b"", "certificate_missing", 400), (b"garbage", "certificate_unreadable", 400)],
 )
 def test_prepare_without_a_certificate(applicant, draft, demo_pki, certificate, error, status):
-    url = reverse("loans:sign_prepare", args=[draft.folio])
+    url = reverse("loans:sign_prepare", args=[draft.public_id])
     data = {"certificate": _upload(certificate)} if certificate else {}
     response = applicant.post(url, data)
     assert response.status_code == status
@@ -301,12 +301,12 @@ def test_an_incomplete_draft_cannot_be_signed(applicant, product, demo_credentia
 def test_another_users_folio_is_a_404(other_applicant, draft, demo_credentials):
     assert prepare(other_applicant, draft, demo_credentials.certificate).status_code == 404
     assert finish(other_applicant, draft, "x", b"\x01").status_code == 404
-    url = reverse("loans:signed_contract", args=[draft.folio])
+    url = reverse("loans:signed_contract", args=[draft.public_id])
     assert other_applicant.get(url).status_code == 404
 
 
 def test_anonymous_clients_get_a_json_401(anonymous, draft):
-    url = reverse("loans:sign_prepare", args=[draft.folio])
+    url = reverse("loans:sign_prepare", args=[draft.public_id])
     response = anonymous.post(url)
     assert response.status_code == 401
     assert response.json()["error"] == "login_required"
@@ -315,14 +315,14 @@ def test_anonymous_clients_get_a_json_401(anonymous, draft):
 def test_the_api_keeps_the_csrf_rules_of_the_pages(applicant, draft, demo_credentials):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(applicant.user)
-    url = reverse("loans:sign_prepare", args=[draft.folio])
+    url = reverse("loans:sign_prepare", args=[draft.public_id])
     response = strict.post(url, {"certificate": _upload(demo_credentials.certificate)})
     assert response.status_code == 403
     assert not SigningSession.objects.exists()
 
 
 def test_get_is_not_allowed_on_the_api(applicant, draft):
-    assert applicant.get(reverse("loans:sign_prepare", args=[draft.folio])).status_code == 405
+    assert applicant.get(reverse("loans:sign_prepare", args=[draft.public_id])).status_code == 405
 
 
 def test_the_signed_contract_prints_the_verification_code_of_its_record(
@@ -358,8 +358,8 @@ def test_the_application_page_leads_to_signing_and_then_to_the_signed_pdf(
     applicant, draft, demo_credentials
 ):
     detail = reverse("loans:application_detail", args=[draft.public_id])
-    sign_url = reverse("loans:sign", args=[draft.folio])
-    download_url = reverse("loans:signed_contract", args=[draft.folio])
+    sign_url = reverse("loans:sign", args=[draft.public_id])
+    download_url = reverse("loans:signed_contract", args=[draft.public_id])
     before = applicant.get(detail).content.decode()
     assert sign_url in before
     assert download_url not in before

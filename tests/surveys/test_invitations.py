@@ -15,8 +15,8 @@ from loans.services import (
     application_take_for_review,
 )
 from surveys.models import Invitation, QuestionType, Survey, SurveyKind
-from surveys.services import invitation_token, invitations_remind, response_submit
-from surveys.tasks import invitation_send
+from surveys.services import invitation_token, response_submit
+from surveys.tasks import invitation_send, invitations_remind
 from tests.loans.drafts import complete_draft_for
 from tests.loans.factories import LoanProductFactory
 from tests.surveys.journeys import (
@@ -265,7 +265,7 @@ def test_no_reminder_for_answered_expired_or_never_emailed_invitations(
 
 def test_the_reminders_are_scheduled_hourly(db):
     schedule = Schedule.objects.get(name="surveys.invitations_remind")
-    assert schedule.func == "surveys.services.invitations_remind"
+    assert schedule.func == "surveys.tasks.invitations_remind"
     assert schedule.schedule_type == Schedule.HOURLY
     assert schedule.repeats == -1
 

@@ -23,7 +23,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from isseg_portal.money import pesos
+from isseg_portal.formatting import pesos
 from loans.amortization import CAT_LEGEND, InterestConvention, Quote, QuoteError, quote
 
 USAGE_ERROR = 2
