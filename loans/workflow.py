@@ -182,6 +182,15 @@ EDITABLE_STATUSES = frozenset({S.DRAFT, S.RETURNED})
 SEALED_STATUSES = frozenset({S.APPROVED, S.DISBURSED})
 
 
+def _declared(source: ApplicationStatus, target: ApplicationStatus) -> Move:
+    """The move of `MOVES` from `source` to `target` (the staff actions name moves, never
+    declare them again)."""
+    for move in MOVES:
+        if (move.source, move.target) == (source, target):
+            return move
+    raise ValueError(f"No move from {source} to {target} is declared.")
+
+
 @dataclass(frozen=True)
 class StaffAction:
     """A button of the admin's application page: one staff move, with the words around it."""
@@ -200,43 +209,35 @@ STAFF_ACTIONS: dict[str, StaffAction] = {
         StaffAction(
             "revisar",
             _("Tomar para revisión"),
-            Move(S.SIGNED, S.IN_REVIEW, Actor.STAFF, PERMISSION_REVIEW),
+            _declared(S.SIGNED, S.IN_REVIEW),
             _("¿Tomar esta solicitud para revisarla? Quedará asignada a ti."),
         ),
         StaffAction(
             "aprobar",
             _("Aprobar"),
-            Move(S.IN_REVIEW, S.APPROVED, Actor.STAFF, PERMISSION_APPROVE),
+            _declared(S.IN_REVIEW, S.APPROVED),
             _("¿Aprobar este préstamo? El contrato recibirá el sello institucional."),
         ),
         StaffAction(
             "devolver",
             _("Devolver para corrección"),
-            Move(S.IN_REVIEW, S.RETURNED, Actor.STAFF, PERMISSION_REVIEW),
+            _declared(S.IN_REVIEW, S.RETURNED),
             _("El solicitante leerá el motivo, corregirá y volverá a firmar."),
         ),
         StaffAction(
             "rechazar",
             _("Rechazar"),
-            Move(S.IN_REVIEW, S.REJECTED, Actor.STAFF, PERMISSION_REVIEW),
+            _declared(S.IN_REVIEW, S.REJECTED),
             _("La solicitud no continuará. El solicitante leerá el motivo."),
         ),
         StaffAction(
             "pagar",
             _("Registrar pago"),
-            Move(S.APPROVED, S.DISBURSED, Actor.STAFF, PERMISSION_PAY),
+            _declared(S.APPROVED, S.DISBURSED),
             _("Registra la transferencia SPEI: el monto y la CLABE deben ser los de la solicitud."),
         ),
     )
 }
-
-
-def move_for(source: str, target: str) -> Move | None:
-    """The declared move from `source` to `target`, or None when the machine has none."""
-    for move in MOVES:
-        if move.source == source and move.target == target:
-            return move
-    return None
 
 
 def actor_for(target: str) -> tuple[Actor, str]:
@@ -286,8 +287,8 @@ def _check() -> None:
         if len(kinds) > 1:
             raise ValueError(f"the moves into {target} disagree on who makes them")
     for action in STAFF_ACTIONS.values():
-        if action.move not in MOVES:
-            raise ValueError(f"{action.name} is not a declared move")
+        if action.move.actor != Actor.STAFF:
+            raise ValueError(f"{action.name} is not a staff move")
 
 
 _check()

@@ -74,47 +74,6 @@ class QuoteTerms:
     net_to_receive: Decimal
 
 
-def application_row_build(
-    *,
-    folio: str,
-    applicant: AbstractBaseUser,
-    affiliate: Affiliate,
-    product: LoanProduct,
-    terms: QuoteTerms,
-    at: datetime,
-    **fields: Any,
-) -> LoanApplication:
-    """An unsaved draft with its accepted terms and the facts the program's figures use (where
-    the affiliate worked, the interest the schedule projects). `fields`: any other field."""
-    return LoanApplication(
-        folio=folio,
-        applicant=applicant,
-        affiliate=affiliate,
-        product=product,
-        status=ApplicationStatus.DRAFT,
-        status_changed_at=at,
-        amount=terms.amount,
-        quincenas=terms.quincenas,
-        annual_rate=terms.annual_rate,
-        interest_convention=terms.interest_convention,
-        fund_rate=terms.fund_rate,
-        payment=terms.payment,
-        cat=terms.cat,
-        previous_balance=terms.previous_balance,
-        net_to_receive=terms.net_to_receive,
-        employer_id=affiliate.employer_id,
-        municipality=affiliate.municipality,
-        total_interest=quote(
-            amount=terms.amount,
-            annual_rate=terms.annual_rate,
-            quincenas=terms.quincenas,
-            convention=terms.interest_convention,
-            fund_rate=terms.fund_rate,
-        ).total_interest,
-        **fields,
-    )
-
-
 def application_create(
     *,
     applicant: AbstractBaseUser,
@@ -125,21 +84,41 @@ def application_create(
     at: datetime | None = None,
     **fields: Any,
 ) -> LoanApplication:
-    """A new draft with its folio, and the event that opens its history (dated `at`, now by
-    default; an imported history passes its own date)."""
+    """A new draft with its folio, its accepted terms and the facts the program's figures use
+    (where the affiliate worked, the interest its schedule projects), and the event that opens
+    its history. An imported history (`loans.history`) passes its own date `at` and the `fields`
+    its later steps recorded (contact, CLABE, who reviewed and approved...)."""
+    imported = at is not None
     with transaction.atomic():
         at = at or timezone.now()
-        application = application_row_build(
+        application = LoanApplication.objects.create(
             folio=folio_next(year=timezone.localtime(at).year),
             applicant=applicant,
             affiliate=affiliate,
             product=product,
-            terms=terms,
-            at=at,
+            status=ApplicationStatus.DRAFT,
+            status_changed_at=at,
+            amount=terms.amount,
+            quincenas=terms.quincenas,
+            annual_rate=terms.annual_rate,
+            interest_convention=terms.interest_convention,
+            fund_rate=terms.fund_rate,
+            payment=terms.payment,
+            cat=terms.cat,
+            previous_balance=terms.previous_balance,
+            net_to_receive=terms.net_to_receive,
+            employer_id=affiliate.employer_id,
+            municipality=affiliate.municipality,
+            total_interest=quote(
+                amount=terms.amount,
+                annual_rate=terms.annual_rate,
+                quincenas=terms.quincenas,
+                convention=terms.interest_convention,
+                fund_rate=terms.fund_rate,
+            ).total_interest,
             **fields,
         )
-        application.save()
-        if application.created_at != at:
+        if imported:
             # auto_now_add wrote the present; an imported history's date is the one that counts.
             LoanApplication.objects.filter(pk=application.pk).update(created_at=at)
             application.created_at = at
