@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db import transaction
 from django.db.models.signals import post_migrate
 from django_q.tasks import async_task
@@ -70,7 +70,12 @@ def schedules_connect(sender: AppConfig, schedules: dict[Callable[..., Any], Eve
             )
         Schedule.objects.filter(name__startswith=prefix).exclude(name__in=definitions).delete()
 
-    # weak=False: `ensure` is a closure that nothing else keeps alive.
+    # After django_q's own migrate, whose Schedule table this writes: Django sends post_migrate
+    # only for apps with models, which an app with schedules need not have. weak=False: `ensure`
+    # is a closure that nothing else keeps alive.
     post_migrate.connect(
-        ensure, sender=sender, dispatch_uid=f"{sender.label}.schedules", weak=False
+        ensure,
+        sender=apps.get_app_config("django_q"),
+        dispatch_uid=f"{sender.label}.schedules",
+        weak=False,
     )
