@@ -1,22 +1,29 @@
-"""Personas shared by every test: who is looking at the portal.
+"""What every test may ask for: who is looking at the portal, where files land, the demo PKI,
+and loan applications in the states most tests start from.
 
-anonymous, unlinked (account without affiliate), applicant and other_applicant (accounts linked
-to an affiliate each), staff (an admin user), and one staff member of each group: analyst
-(Analistas), authorizer (Autorizadores), treasurer (Tesorería), manager (Gerencia).
+Personas: anonymous, unlinked (account without affiliate), applicant and other_applicant
+(accounts linked to an affiliate each), staff (an admin user), and one staff member of each
+group: analyst (Analistas), authorizer (Autorizadores), treasurer (Tesorería), manager
+(Gerencia). Applications are built through the services (tests/builders.py).
 """
 
-import time
+import functools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
-from allauth.account.internal.userkit import user_id_to_str
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from demo.pki.authority import DemoPKI
+from demo.pki.authority import DEMO_SEAL_PASSWORD, DemoPKI
 from demo.pki.server import DemoPKIServer, free_port
-from tests.factories import AffiliateLinkFactory, UserFactory
+from loans.models import LoanApplication, LoanProduct
+from signatures.models import SignedDocument
+from tests.builders import approve, complete_draft_for, sign_with_efirma, signed_for
+from tests.dashboard.program import Program, program_built
+from tests.factories import UserFactory
+from tests.loans.factories import LoanProductFactory
+from tests.logins import client_for, linked_applicant
 from tests.signatures.credentials import Credentials
 
 
@@ -44,6 +51,14 @@ def _clear_cache(request):
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Every test's uploads and signed PDFs land in its own tmp_path, never in var/media (a
+    test that makes an application writes its documents, whether it asks for this or not)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture
 def institute_down(settings, tmp_path):
     """The institute's database does not answer: the portal uses the last known data."""
@@ -54,55 +69,33 @@ def institute_down(settings, tmp_path):
     }
 
 
+# --- Personas -----------------------------------------------------------------------------------
+
+
 @pytest.fixture
 def anonymous(db) -> Client:
     return Client()
 
 
-def _client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    record_authentication(client, user)
-    client.user = user
-    return client
-
-
-def record_authentication(client: Client, user, at: float | None = None) -> None:
-    """What allauth's login page writes in the session: who authenticated, how, and when
-    (isseg_portal.reauthentication reads it before signing or a staff action)."""
-    session = client.session
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time() if at is None else at}
-    ]
-    session["account_authentication_methods_user"] = user_id_to_str(user)
-    session.save()
-
-
 @pytest.fixture
 def unlinked(db) -> Client:
-    return _client_for(UserFactory())
+    return client_for(UserFactory())
 
 
 @pytest.fixture
 def applicant(db) -> Client:
-    link = AffiliateLinkFactory()
-    client = _client_for(link.user)
-    client.affiliate = link.affiliate
-    return client
+    return linked_applicant()
 
 
 @pytest.fixture
 def other_applicant(db) -> Client:
-    link = AffiliateLinkFactory()
-    client = _client_for(link.user)
-    client.affiliate = link.affiliate
-    return client
+    return linked_applicant()
 
 
 @pytest.fixture
 def staff(db) -> Client:
     user = UserFactory(is_staff=True, is_superuser=True)
-    return _client_for(user)
+    return client_for(user)
 
 
 def migration_data() -> None:
@@ -136,7 +129,7 @@ def _staff_in(group_name: str) -> Client:
     migration_data()
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
-    return _client_for(user)
+    return client_for(user)
 
 
 @pytest.fixture
@@ -197,11 +190,69 @@ def demo_credentials(demo_pki, applicant, tmp_path) -> Credentials:
     return Credentials.from_issued(issued)
 
 
-@pytest.fixture
-def seal(demo_pki, settings):
-    """The demo PKI's seal as a PKCS#12 file, configured as production configures its own."""
-    from demo.pki.authority import DEMO_SEAL_PASSWORD
+@functools.cache
+def _exported_seal(pki: DemoPKI) -> Path:
+    return pki.export_seal(DEMO_SEAL_PASSWORD)
 
-    settings.SIGNATURES_SEAL_PKCS12 = demo_pki.export_seal(DEMO_SEAL_PASSWORD)
+
+@pytest.fixture(scope="session")
+def demo_seal_pkcs12(demo_pki) -> Path:
+    """The session's demo seal as a PKCS#12 file (its password: DEMO_SEAL_PASSWORD)."""
+    return _exported_seal(demo_pki)
+
+
+@pytest.fixture
+def seal(demo_pki, settings) -> Path:
+    """The demo PKI's seal as a PKCS#12 file, configured as production configures its own.
+
+    Exported once for each PKI (the session's, or a module's own): `signatures.seal` keeps a
+    loaded seal under the file's path and time, so the file is decrypted once, not in every
+    test that seals."""
+    settings.SIGNATURES_SEAL_PKCS12 = _exported_seal(demo_pki)
     settings.SIGNATURES_SEAL_PASSWORD = DEMO_SEAL_PASSWORD
     return settings.SIGNATURES_SEAL_PKCS12
+
+
+# --- Loan applications (tests/builders.py) ------------------------------------------------------
+
+
+@pytest.fixture
+def product(db) -> LoanProduct:
+    """The demo's PC product: for active workers, the PC seniority bands and its rates."""
+    return LoanProductFactory(code="PC", name="Préstamo personal para trabajadores activos")
+
+
+@pytest.fixture
+def complete_draft(applicant) -> LoanApplication:
+    """A draft of `applicant`'s of $60,000.00 over 48 quincenas, every step saved and
+    confirmed: what the signing page accepts."""
+    return complete_draft_for(applicant)
+
+
+@pytest.fixture
+def signed(applicant) -> LoanApplication:
+    """A complete draft signed by its applicant: the transition only, with no signed PDF (for
+    the tests of what comes after the signature)."""
+    return signed_for(applicant)
+
+
+@pytest.fixture
+def signed_contract(complete_draft, demo_credentials) -> SignedDocument:
+    """The contract of `complete_draft` as the applicant signed it with their e.firma (PAdES
+    B-LT, against the demo PKI), recorded."""
+    return sign_with_efirma(complete_draft, demo_credentials)
+
+
+@pytest.fixture
+def approved(complete_draft, demo_credentials, seal, analyst, authorizer) -> LoanApplication:
+    """A complete draft signed with the applicant's e.firma (PAdES, against the demo PKI),
+    reviewed and approved; the seal is configured and its task queued, not run."""
+    sign_with_efirma(complete_draft, demo_credentials)
+    return approve(complete_draft, analyst=analyst, authorizer=authorizer)
+
+
+@pytest.fixture
+def program(analyst, authorizer, treasurer) -> Program:
+    """The dashboard's known dataset: eight applications over two months (see
+    tests/dashboard/program.py)."""
+    return program_built(analyst, authorizer, treasurer)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.test_pages import element, text_of
+from tests.pages import element, text_of
 
 NEW_PASSWORD = "Otra-Clave-Segura-2026"
 

@@ -8,9 +8,8 @@ from django.urls import reverse
 
 from isseg_portal.client_ip import client_ip
 from loans.services import application_take_for_review
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.signatures.test_signing import sign
+from tests.builders import signed_for
+from tests.signatures.signing_api import sign
 
 BALANCER = "10.0.0.2"
 PERSON = "203.0.113.7"
@@ -47,10 +46,9 @@ def test_a_header_with_fewer_addresses_than_trusted_proxies_gives_no_address(set
 
 
 def test_a_signature_records_the_person_s_address_in_the_audit_chain(
-    behind_the_balancer, applicant, demo_credentials, settings, tmp_path
+    behind_the_balancer, applicant, complete_draft, demo_credentials
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    draft = complete_draft_for(applicant, LoanProductFactory())
+    draft = complete_draft
 
     _prepared, finished = sign(through_the_balancer(applicant), draft, demo_credentials)
 
@@ -61,9 +59,7 @@ def test_a_signature_records_the_person_s_address_in_the_audit_chain(
 def test_a_staff_decision_records_the_person_s_address_in_the_audit_chain(
     behind_the_balancer, applicant, analyst, authorizer
 ):
-    from tests.surveys.journeys import signed_application
-
-    application = signed_application(applicant)
+    application = signed_for(applicant)
     application_take_for_review(application=application, actor=analyst.user, ip_address=None)
 
     through_the_balancer(authorizer).post(

@@ -1,7 +1,6 @@
 """The public pages and the portal's skeleton, as a person sees them."""
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
@@ -10,46 +9,7 @@ from django.template.loader import get_template
 from django.test import Client
 from django.urls import reverse
 
-
-class _TextCollector(HTMLParser):
-    """The text a person reads inside one element (by tag name), without scripts or styles."""
-
-    def __init__(self, tag: str) -> None:
-        super().__init__()
-        self.tag = tag
-        self.depth = 0
-        self.skipping = 0
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == self.tag:
-            self.depth += 1
-        if tag in {"script", "style"}:
-            self.skipping += 1
-
-    def handle_endtag(self, tag):
-        if tag == self.tag and self.depth:
-            self.depth -= 1
-        if tag in {"script", "style"} and self.skipping:
-            self.skipping -= 1
-
-    def handle_data(self, data):
-        if self.depth and not self.skipping:
-            self.parts.append(data)
-
-
-def text_of(response, tag: str = "main") -> str:
-    collector = _TextCollector(tag)
-    collector.feed(response.content.decode())
-    return " ".join("".join(collector.parts).split())
-
-
-def element(response, tag: str) -> str:
-    """The raw HTML of the first <tag>…</tag> of the page."""
-    match = re.search(rf"<{tag}\b.*?</{tag}>", response.content.decode(), re.S)
-    assert match, f"no <{tag}> in the page"
-    return match.group(0)
-
+from tests.pages import element, text_of
 
 # --- Home page ------------------------------------------------------------------------------
 

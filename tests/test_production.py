@@ -13,18 +13,9 @@ from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
 from isseg_portal.sessions import SEEN_KEY, STARTED_KEY
-from tests.conftest import record_authentication
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.test_settings import ROOT, load_settings
-
-pytestmark = pytest.mark.usefixtures("media_root")
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
+from tests.builders import complete_draft_for
+from tests.logins import record_authentication
+from tests.settings_probe import ROOT, load_settings
 
 # --- Content-Security-Policy ----------------------------------------------------------------
 
@@ -64,7 +55,7 @@ def test_the_inline_detector_finds_what_the_policy_would_block():
 def test_pages_have_no_inline_script_or_style(anonymous, applicant, staff, manager):
     # The browser tests (tests/e2e) fail on any CSP violation Chromium reports; this is the
     # quick net over pages they may not reach.
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft_for(applicant)
     pages = [
         (anonymous, reverse("home")),
         (anonymous, reverse("account_login")),
@@ -103,7 +94,7 @@ def _age_session(client, *, started_ago: int = 0, seen_ago: int = 0) -> None:
 
 
 def test_an_idle_session_ends_with_a_spanish_reason_and_keeps_the_draft(applicant, settings):
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft_for(applicant)
     url = reverse("loans:application_detail", args=[application.public_id])
     _age_session(applicant, seen_ago=settings.SESSION_IDLE_SECONDS - 30)
     assert applicant.get(url).status_code == 200
@@ -133,7 +124,7 @@ def test_activity_moves_the_idle_clock(applicant, settings):
 
 
 def test_a_json_call_after_the_limit_gets_a_401_it_can_show(applicant, settings):
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft_for(applicant)
     _age_session(applicant, seen_ago=settings.SESSION_IDLE_SECONDS + 5)
     response = applicant.post(
         reverse("loans:sign_prepare", args=[application.public_id]),
@@ -164,7 +155,7 @@ def test_the_session_cookie_ends_with_the_browser_and_is_secure_in_production(tm
 
 
 def test_signing_asks_for_the_password_again_when_the_login_is_old(applicant, settings):
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft_for(applicant)
     record_authentication(
         applicant, applicant.user, at=time.time() - settings.ACCOUNT_REAUTHENTICATION_TIMEOUT - 1
     )
@@ -193,7 +184,7 @@ def test_signing_asks_for_the_password_again_when_the_login_is_old(applicant, se
 
 
 def test_a_wrong_password_on_reauthentication_keeps_asking(applicant, settings):
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft_for(applicant)
     applicant.user.set_password("Una-clave-larga-2026")
     applicant.user.save()
     applicant.force_login(applicant.user)  # a new password ends the other sessions
@@ -220,7 +211,7 @@ def test_a_wrong_password_on_reauthentication_keeps_asking(applicant, settings):
 def test_staff_decisions_and_treasury_files_ask_for_the_password_again(
     request, applicant, persona, url
 ):
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft_for(applicant)
     client = request.getfixturevalue(persona)
     assert client.get(url(application)).status_code == 200
     record_authentication(client, client.user, at=time.time() - 10_000)

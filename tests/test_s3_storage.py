@@ -17,10 +17,7 @@ from django.urls import reverse
 from demo.pki.server import free_port
 from isseg_portal.storage import write_once
 from loans.models import SupportingDocument
-from signatures.models import SignedDocument
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.signatures.test_signing import sign
+from tests.builders import complete_draft_for, sign_with_efirma
 
 BUCKET = "isseg-documentos-pruebas"
 
@@ -73,10 +70,8 @@ def _keys(client) -> set[str]:
 def test_uploads_and_the_signed_contract_live_in_the_bucket(
     s3_documents, applicant, demo_credentials
 ):
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    _prepared, finished = sign(applicant, draft, demo_credentials)
-    assert finished.status_code == 200, finished.json()
-    signed = SignedDocument.objects.get(reference=draft.folio)
+    draft = complete_draft_for(applicant)
+    signed = sign_with_efirma(draft, demo_credentials)
     uploads = list(SupportingDocument.objects.filter(application=draft))
     assert {f"documentos/{signed.file.name}"} | {
         f"documentos/{document.file.name}" for document in uploads
@@ -100,7 +95,7 @@ def test_a_document_is_written_once_on_s3_too(s3_documents, db):
 
 
 def test_backup_and_restore_from_the_bucket(s3_documents, applicant, tmp_path):
-    draft = complete_draft_for(applicant, LoanProductFactory())
+    draft = complete_draft_for(applicant)
     names = list(
         SupportingDocument.objects.filter(application=draft).values_list("file", flat=True)
     )

@@ -1,23 +1,42 @@
 """`seed_demo --full`: a program history at the real program's scale, whose figures on the
-dashboard fall where the real program's did."""
+dashboard fall where the real program's did.
 
+Seeding the history takes some fifteen seconds, so the module's tests share one seeding (see
+`seeded_history`)."""
+
+from collections.abc import Iterator
 from decimal import Decimal
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 
 from loans.models import ApplicationEvent, LoanApplication
 from surveys.models import Response
-from tests.dashboard.test_dashboard import DASHBOARD, screen_tables
-from tests.demo.test_seed_demo import demo_source, seed  # noqa: F401 - a fixture
+from tests.dashboard.tables import DASHBOARD, screen_tables
+from tests.demo.seeding import seed, seeded_for_a_while
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def seeded_history(
+    django_db_setup, django_db_blocker, demo_pki, demo_seal_pkcs12, tmp_path_factory
+) -> Iterator[str]:
+    """The output of one `seed_demo --full --no-applications`, whose writes last for the tests
+    of the module."""
+    directory = tmp_path_factory.mktemp("seeded_history")
+    options = ("--full", "--no-applications")
+    with seeded_for_a_while(django_db_blocker, directory, demo_seal_pkcs12, *options) as output:
+        yield output
 
 
 def _number(text: str) -> Decimal:
     return Decimal(text.replace("$", "").replace(",", "").replace(" %", ""))
 
 
-def test_the_full_demo_has_the_real_program_s_figures(demo_source, manager):  # noqa: F811
-    output = seed("--full", "--no-applications")
+def test_the_full_demo_has_the_real_program_s_figures(seeded_history, manager):
+    output = seeded_history
 
     assert "1187 solicitudes, 456 pagadas" in output
     tables = screen_tables(manager.get(DASHBOARD))
@@ -46,8 +65,7 @@ def test_the_full_demo_has_the_real_program_s_figures(demo_source, manager):  # 
     assert f"{ApplicationEvent.objects.count()} eventos verificados" in out.getvalue()
 
 
-def test_seeding_the_full_demo_again_changes_nothing(db, demo_source):  # noqa: F811
-    seed("--full", "--no-applications")
+def test_seeding_the_full_demo_again_changes_nothing(seeded_history):
     counts = (LoanApplication.objects.count(), Response.objects.count())
 
     output = seed("--full", "--no-applications")

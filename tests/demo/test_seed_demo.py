@@ -17,8 +17,6 @@ from allauth.account.models import EmailAddress
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db import transaction
-from django.test import override_settings
 
 from affiliates.identifiers import validate_curp, validate_rfc
 from affiliates.models import Affiliate, AffiliateLink, AffiliateLoan, AffiliateStatus, Employer
@@ -30,7 +28,7 @@ from demo.applications import (
     ShowcaseError,
     demo_pki_served,
 )
-from demo.pki.authority import DEMO_KEY_PASSWORD, DEMO_SEAL_PASSWORD, DemoPKI
+from demo.pki.authority import DEMO_KEY_PASSWORD, DemoPKI
 from demo.pki.server import free_port
 from loans.models import (
     ApplicationEvent,
@@ -45,6 +43,7 @@ from loans.models import (
 from loans.signing import CONTRACT_KIND, SEALED_CONTRACT_KIND, application_signed_contract
 from signatures.models import SignedDocument
 from signatures.validation import validate_pdf
+from tests.demo.seeding import seed, seeded_for_a_while
 
 S = ApplicationStatus
 MAIN_ACCOUNTS = {
@@ -63,42 +62,14 @@ STAFF_ACCOUNTS = {
 APPLICANT_ACCOUNTS = {scenario.email for scenario in SCENARIOS}
 
 
-def demo_settings(directory, demo_pki) -> dict:
-    """Where a seeding under test writes: its own institute database and media, and the seal
-    of the session's PKI (whose services already answer on DEMO_PKI_PORT, so seed_demo uses
-    them instead of serving its own)."""
-    return {
-        "AFFILIATES_SOURCE": {
-            **django_settings.AFFILIATES_SOURCE,
-            "DRIVER": "sqlite3",
-            "DSN": str(directory / "institute_demo.sqlite3"),
-        },
-        "MEDIA_ROOT": directory / "media",
-        "SIGNATURES_SEAL_PKCS12": demo_pki.export_seal(DEMO_SEAL_PASSWORD),
-        "SIGNATURES_SEAL_PASSWORD": DEMO_SEAL_PASSWORD,
-    }
-
-
-@pytest.fixture
-def demo_source(settings, tmp_path, demo_pki):
-    for name, value in demo_settings(tmp_path, demo_pki).items():
-        setattr(settings, name, value)
-    return tmp_path / "institute_demo.sqlite3"
-
-
-def seed(*options: str) -> str:
-    out = StringIO()
-    call_command("seed_demo", "--force", *options, stdout=out, stderr=out)
-    return out.getvalue()
-
-
 @pytest.fixture(scope="class")
-def seeded(django_db_setup, django_db_blocker, demo_pki, tmp_path_factory) -> Iterator[str]:
+def seeded(
+    django_db_setup, django_db_blocker, demo_pki, demo_seal_pkcs12, tmp_path_factory
+) -> Iterator[str]:
     """The output of one full `seed_demo`, whose writes last for the tests of the class."""
-    overrides = override_settings(**demo_settings(tmp_path_factory.mktemp("seeded"), demo_pki))
-    with django_db_blocker.unblock(), overrides, transaction.atomic():
-        yield seed()
-        transaction.set_rollback(True)
+    directory = tmp_path_factory.mktemp("seeded")
+    with seeded_for_a_while(django_db_blocker, directory, demo_seal_pkcs12) as output:
+        yield output
 
 
 def application_of(email: str) -> LoanApplication:
@@ -155,6 +126,12 @@ def snapshot() -> dict:
 
 @pytest.mark.django_db
 class TestSeededDemo:
+    @pytest.fixture
+    def media_root(self, seeded):
+        """The seeding's files (tests/conftest.py would give each test a directory of its own):
+        the tests of the class read the contracts it signed and sealed."""
+        return django_settings.MEDIA_ROOT
+
     def test_affiliates_of_each_status_come_through_the_institute_database(self, seeded):
         # The demo institute database exists and the portal's copy came from it.
         assert "800 nuevos" in seeded

@@ -10,12 +10,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.queued_tasks import run_queued_tasks
-from tests.loans.drafts import complete_draft_for
+from tests.e2e.sessions import sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -132,32 +131,8 @@ def work_the_queue(live_server) -> Callable[[], list[str]]:
     return partial(run_queued_tasks, connections_override=live_server.thread.connections_override)
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def sign_in(context: BrowserContext, client, live_server) -> None:
-    """Give the browser the session of a test client that `force_login` signed in."""
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-
-
 @pytest.fixture
 def applicant_page(page: Page, context: BrowserContext, applicant, live_server) -> Page:
     """A page signed in as the `applicant` persona."""
     sign_in(context, applicant, live_server)
     return page
-
-
-@pytest.fixture
-def signable_application(applicant):
-    """A complete draft of the `applicant` persona: what the signing page accepts."""
-    return complete_draft_for(applicant)

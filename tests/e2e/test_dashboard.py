@@ -6,8 +6,8 @@ import io
 
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.test_dashboard import previous_month, program  # noqa: F401 - a fixture
-from tests.e2e.conftest import sign_in
+from tests.dashboard.program import previous_month
+from tests.e2e.sessions import sign_in
 
 
 def test_a_manager_reads_the_figures_filters_a_month_and_downloads_a_table(
@@ -15,7 +15,7 @@ def test_a_manager_reads_the_figures_filters_a_month_and_downloads_a_table(
     context,
     manager,
     live_server,
-    program,  # noqa: F811
+    program,
     tmp_path,
 ):
     sign_in(context, manager, live_server)

@@ -30,12 +30,13 @@ from loans.models import ApplicationStatus, LoanApplication
 from loans.signing import SEALED_CONTRACT_KIND
 from signatures.models import SignedDocument
 from surveys.models import Invitation, SurveyKind
+from tests.builders import VALID_CLABE
 from tests.e2e.axe import AccessibilityAudit
-from tests.e2e.conftest import sign_in
-from tests.e2e.test_signing import fill_in, press_sign
+from tests.e2e.sessions import sign_in
+from tests.e2e.signing_page import fill_in, press_sign
 from tests.factories import AffiliateFactory
+from tests.files import image_bytes, pdf_bytes
 from tests.loans.factories import LoanProductFactory
-from tests.loans.test_wizard import VALID_CLABE, image_bytes, pdf_bytes
 from tests.signatures.credentials import Credentials
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "journey"

@@ -24,17 +24,11 @@ from django.urls import reverse
 from playwright.sync_api import Page, Request, expect
 
 from loans.models import ApplicationStatus
+from tests.e2e.signing_page import Efirma, fill_in, press_sign
 
 SAT = Path(__file__).resolve().parent.parent / "fixtures" / "sat"
 FIEL = SAT / "FIEL_AAA010101AAA"
 CSD = SAT / "CSD01_AAA010101AAA"
-
-
-@dataclass(frozen=True)
-class Efirma:
-    cer_path: Path
-    key_path: Path
-    password: str
 
 
 SAT_FIEL = Efirma(
@@ -82,19 +76,6 @@ def sign_path(application) -> str:
 def api_paths(page: Page) -> tuple[str, str]:
     form = page.locator("#signing-form")
     return form.get_attribute("data-prepare-url"), form.get_attribute("data-complete-url")
-
-
-def fill_in(page: Page, efirma: Efirma, *, password: str | None = None) -> None:
-    page.get_by_label("Certificado (.cer)").set_input_files(efirma.cer_path)
-    page.get_by_label("Llave privada (.key)").set_input_files(efirma.key_path)
-    page.get_by_label("Contraseña de la llave privada").fill(
-        efirma.password if password is None else password
-    )
-    page.get_by_label("He leído el contrato y acepto firmarlo con mi e.firma").check()
-
-
-def press_sign(page: Page) -> None:
-    page.get_by_role("button", name="Firmar contrato").click()
 
 
 def wait_until_the_attempt_ends(page: Page) -> None:
@@ -172,12 +153,12 @@ def assert_nothing_secret_sent(log: RequestLog, efirma: Efirma) -> None:
 
 
 def test_the_sat_key_is_decrypted_and_matched_on_the_device_then_the_portal_refuses_it(
-    applicant_page, signable_application, demo_pki
+    applicant_page, complete_draft, demo_pki
 ):
     # Given the signing page of a complete draft, and the SAT's test e.firma (expired, and
     # issued by a CA the portal does not trust)
     page = applicant_page
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     prepare_path, _ = api_paths(page)
 
     # When the applicant chooses its files, types the right password and signs
@@ -205,16 +186,14 @@ def test_the_sat_key_is_decrypted_and_matched_on_the_device_then_the_portal_refu
     expect(page.get_by_label("Contraseña de la llave privada")).to_have_value("")
     assert selected_files(page, "signing-certificate") == 1
     assert selected_files(page, "signing-key") == 1
-    signable_application.refresh_from_db()
-    assert signable_application.status == ApplicationStatus.DRAFT
+    complete_draft.refresh_from_db()
+    assert complete_draft.status == ApplicationStatus.DRAFT
 
 
-def test_a_wrong_password_is_said_on_the_device_and_nothing_is_sent(
-    applicant_page, signable_application
-):
+def test_a_wrong_password_is_said_on_the_device_and_nothing_is_sent(applicant_page, complete_draft):
     # Given the signing page, loaded
     page = applicant_page
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     log = RequestLog(page)
 
     # When the applicant types a wrong password for their key and signs
@@ -235,12 +214,10 @@ def test_a_wrong_password_is_said_on_the_device_and_nothing_is_sent(
     assert log.calls() == []
 
 
-def test_a_key_of_another_certificate_is_refused_on_the_device(
-    applicant_page, signable_application
-):
+def test_a_key_of_another_certificate_is_refused_on_the_device(applicant_page, complete_draft):
     # Given the SAT's e.firma certificate, and the key of its CSD (another certificate)
     page = applicant_page
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     log = RequestLog(page)
     mixed = Efirma(SAT_FIEL.cer_path, CSD / "private_key.key", (CSD / "password.txt").read_text())
 
@@ -256,9 +233,9 @@ def test_a_key_of_another_certificate_is_refused_on_the_device(
     assert log.calls() == []
 
 
-def test_choosing_the_key_as_the_certificate_is_explained(applicant_page, signable_application):
+def test_choosing_the_key_as_the_certificate_is_explained(applicant_page, complete_draft):
     page = applicant_page
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     swapped = Efirma(SAT_FIEL.key_path, SAT_FIEL.cer_path, SAT_FIEL.password)
 
     fill_in(page, swapped)
@@ -272,11 +249,9 @@ def test_choosing_the_key_as_the_certificate_is_explained(applicant_page, signab
     expect(step(page, "read")).to_have_attribute("data-state", "failed")
 
 
-def test_signing_waits_for_every_file_the_password_and_the_consent(
-    applicant_page, signable_application
-):
+def test_signing_waits_for_every_file_the_password_and_the_consent(applicant_page, complete_draft):
     page = applicant_page
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     log = RequestLog(page)
 
     press_sign(page)
@@ -294,12 +269,12 @@ def test_signing_waits_for_every_file_the_password_and_the_consent(
 
 
 def test_neither_the_password_nor_the_key_leaves_the_device(
-    applicant_page, live_server, signable_application, demo_pki
+    applicant_page, live_server, complete_draft, demo_pki
 ):
     # Given every request of the page recorded from the moment it opens
     page = applicant_page
     log = RequestLog(page)
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     prepare_path, _ = api_paths(page)
 
     # When the applicant signs with the SAT's e.firma (the portal refuses it after prepare)
@@ -309,7 +284,7 @@ def test_neither_the_password_nor_the_key_leaves_the_device(
 
     # Then the page asked for itself and its static files, and posted to prepare only, from
     # this origin only
-    assert log.calls() == [("GET", sign_path(signable_application)), ("POST", prepare_path)]
+    assert log.calls() == [("GET", sign_path(complete_draft)), ("POST", prepare_path)]
     origin = live_server.url
     assert all(request.url.startswith(origin + "/") for request in log.requests)
     # What it posted is the certificate, as a file, and nothing else
@@ -321,11 +296,11 @@ def test_neither_the_password_nor_the_key_leaves_the_device(
     assert_nothing_secret_sent(log, SAT_FIEL)
 
 
-def test_sign_with_demo_certificate(applicant_page, signable_application, demo_credentials):
+def test_sign_with_demo_certificate(applicant_page, complete_draft, demo_credentials):
     # Given an e.firma of the demo PKI issued to the applicant's CURP and RFC
     page = applicant_page
     log = RequestLog(page)
-    page.goto(sign_path(signable_application))
+    page.goto(sign_path(complete_draft))
     prepare_path, complete_path = api_paths(page)
 
     # When the applicant signs with it
@@ -342,7 +317,7 @@ def test_sign_with_demo_certificate(applicant_page, signable_application, demo_c
     # with a link back to the application
     expect(page.get_by_role("link", name="Ir a mi solicitud")).to_have_attribute(
         "href",
-        reverse("loans:application_detail", kwargs={"public_id": signable_application.public_id}),
+        reverse("loans:application_detail", kwargs={"public_id": complete_draft.public_id}),
     )
     # and a link to the signed PDF, which downloads
     download = page.get_by_role("link", name="Descargar el contrato firmado (PDF)")
@@ -350,8 +325,8 @@ def test_sign_with_demo_certificate(applicant_page, signable_application, demo_c
     assert document.ok
     assert document.body().startswith(b"%PDF")
     # The application is signed
-    signable_application.refresh_from_db()
-    assert signable_application.status == ApplicationStatus.SIGNED
+    complete_draft.refresh_from_db()
+    assert complete_draft.status == ApplicationStatus.SIGNED
     # The page posted the certificate, then the signature, and never the key or its password
     assert [call for call in log.calls() if call[0] != "GET"] == [
         ("POST", prepare_path),

@@ -9,26 +9,16 @@ from django.utils import timezone
 
 from loans.models import ApplicationEvent, ApplicationStatus, LoanApplication, SupportingDocument
 from loans.services import application_cancel, application_expire
+from tests.builders import draft_for, filled_draft_for
+from tests.loans.addresses import detail_url, step_url
 from tests.loans.factories import LoanProductFactory
-from tests.loans.test_wizard import (
-    detail_url,
-    draft_for,
-    fill_steps_2_to_4,
-    messages_of,
-    step_url,
-    text,
-)
+from tests.pages import messages_of, text
 
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
 
 
 # The institute's database does not answer: the last known data are used (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("institute_down")
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def list_url() -> str:
@@ -91,8 +81,7 @@ def test_the_navigation_marks_mis_solicitudes_as_the_current_page(applicant):
 
 def test_the_page_shows_the_quote_the_schedule_what_was_entered_and_the_history(applicant):
     # Given a draft with every step filled in
-    application = draft_for(applicant)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant)
 
     # When the applicant opens it
     response = applicant.get(detail_url(application))
@@ -240,13 +229,6 @@ URL_NAMES = [
     "download",
     *[f"step-{step}-{method}" for step in range(1, 6) for method in ("get", "post")],
 ]
-
-
-@pytest.fixture
-def complete_draft(applicant):
-    application = draft_for(applicant)
-    fill_steps_2_to_4(applicant, application)
-    return application
 
 
 @pytest.mark.parametrize("index", range(len(URL_NAMES)), ids=URL_NAMES)

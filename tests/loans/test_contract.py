@@ -14,7 +14,6 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 
 from isseg_portal.formatting import pesos
 from loans.contract import contract_pdf, verification_url
-from loans.models import LoanApplication
 from loans.services import application_cancel
 from signatures.rendering import (
     PdfRenderingError,
@@ -23,10 +22,11 @@ from signatures.rendering import (
     harfbuzz_subsets_fonts,
     html_to_pdf,
 )
+from tests.builders import draft_for, filled_draft_for
 from tests.factories import AffiliateLoanFactory
-from tests.loans.drafts import complete_draft_for
+from tests.loans.addresses import detail_url
 from tests.loans.factories import LoanProductFactory
-from tests.loans.test_wizard import detail_url, draft_for, fill_steps_2_to_4, messages_of, text
+from tests.pages import messages_of, text
 
 # Signed on 10 March 2026: the 48 payments run from 15 April 2026 to 31 March 2028.
 SIGNED_ON = date(2026, 3, 10)
@@ -34,17 +34,6 @@ SIGNED_ON = date(2026, 3, 10)
 
 # The institute's database does not answer: the last known data are used (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("institute_down")
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def complete_draft(applicant) -> LoanApplication:
-    """A draft of $60,000.00 over 48 quincenas with every step saved and confirmed."""
-    return complete_draft_for(applicant)
 
 
 def pages_of(pdf: bytes) -> list[str]:
@@ -333,8 +322,7 @@ def test_the_application_page_links_to_the_draft_contract_once_complete(applican
 
 
 def test_an_incomplete_draft_has_no_contract_to_see_yet(applicant):
-    application = draft_for(applicant)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant)
 
     page = applicant.get(detail_url(application))
     response = applicant.get(preview_url(application))

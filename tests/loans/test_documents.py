@@ -3,7 +3,6 @@
 import hashlib
 import io
 import re
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,14 +11,10 @@ from django.urls import reverse
 from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected, display_name_of, document_check
 from loans.models import DocumentKind, SupportingDocument
 from loans.services import application_cancel
-from tests.loans.test_wizard import (
-    draft_for,
-    image_bytes,
-    messages_of,
-    pdf_bytes,
-    step_url,
-    text,
-)
+from tests.builders import draft_with_account_for
+from tests.files import image_bytes, pdf_bytes
+from tests.loans.addresses import step_url
+from tests.pages import messages_of, text
 
 ID = DocumentKind.IDENTIFICATION
 
@@ -28,21 +23,10 @@ ID = DocumentKind.IDENTIFICATION
 pytestmark = pytest.mark.usefixtures("institute_down")
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def draft(applicant):
     """A draft with steps 2 and 3 saved: step 4 is open."""
-    application = draft_for(applicant)
-    applicant.post(step_url(application, 2), {"phone": "4731234567", "email": "a@example.org"})
-    applicant.post(
-        step_url(application, 3), {"clabe": "002180701234567895", "account_is_own": "on"}
-    )
-    application.refresh_from_db()
+    application = draft_with_account_for(applicant)
     assert application.completed_step == 3
     return application
 

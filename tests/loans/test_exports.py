@@ -16,37 +16,18 @@ from django.utils import timezone
 from loans import exports
 from loans.paydays import payday_of, payment_dates
 from loans.selectors import application_quote
-from loans.services import (
-    application_approve,
-    application_complete,
-    application_register_payment,
-    application_return,
-    application_sign,
-    application_take_for_review,
-)
+from loans.services import application_complete, application_return
 from loans.signing import CONTRACT_KIND, SEALED_CONTRACT_KIND
 from signatures.models import SignedDocument
-from tests.factories import AffiliateLinkFactory, EmployerFactory
-from tests.loans.factories import LoanProductFactory
-from tests.loans.test_review import transfer_for
-from tests.loans.test_wizard import draft_for, fill_steps_2_to_4
+from tests.builders import approve, complete_draft_for, pay, sign, take_for_review
+from tests.factories import EmployerFactory
+from tests.logins import linked_applicant
 
 BOM = b"\xef\xbb\xbf"
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 # The institute's database does not answer: the last known data are used (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("institute_down")
-
-
-@pytest.fixture
-def product(db):
-    # 1 % a year to the Fondo: installments 1, 25, 49, … carry a contribution.
-    return LoanProductFactory(fund_rate=Decimal("0.01"))
 
 
 @pytest.fixture
@@ -63,24 +44,19 @@ def health(db):
 def team(analyst, authorizer, treasurer):
     """Who takes an application from signed to paid: the analyst reviews, the authorizer
     approves, the treasurer pays."""
-    return {"analyst": analyst.user, "authorizer": authorizer.user, "treasurer": treasurer.user}
+    return {"analyst": analyst, "authorizer": authorizer, "treasurer": treasurer}
 
 
-def borrower_of(employer, **affiliate) -> Client:
+def borrower_of(employer) -> Client:
     """A linked applicant whose affiliate works for `employer`."""
-    link = AffiliateLinkFactory(affiliate__employer=employer, **affiliate)
-    client = Client()
-    client.force_login(link.user)
-    client.user = link.user
-    client.affiliate = link.affiliate
-    return client
+    return linked_applicant(affiliate__employer=employer)
 
 
 def signed_loan(client, product, *, on: date, monkeypatch, amount="60000.00", quincenas=48):
-    """A complete draft of `client`'s, signed on the day `on` (noon in Mexico City)."""
-    application = draft_for(client, product, amount=Decimal(amount), quincenas=quincenas)
-    fill_steps_2_to_4(client, application)
-    application_complete(application=application, privacy_accepted=True, terms_accepted=True)
+    """A complete draft of `client`'s, signed on the day `on` (noon in Mexico City). The
+    product (tests/conftest.py) puts 1 % a year to the Fondo: installments 1, 25, 49, … carry
+    a contribution."""
+    application = complete_draft_for(client, product, amount=Decimal(amount), quincenas=quincenas)
     sign_on(application, on, monkeypatch=monkeypatch)
     return application
 
@@ -91,27 +67,7 @@ def sign_on(application, day: date, *, monkeypatch) -> None:
     noon = timezone.make_aware(datetime.combine(day, time(12)), timezone.get_default_timezone())
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: noon)
-        application_sign(
-            application=application,
-            actor=application.applicant,
-            document_sha256="0" * 64,
-            ip_address=None,
-        )
-
-
-def approve(application, team):
-    application_take_for_review(application=application, actor=team["analyst"], ip_address=None)
-    return application_approve(application=application, actor=team["authorizer"], ip_address=None)
-
-
-def pay(application, team):
-    approve(application, team)
-    return application_register_payment(
-        application=application,
-        actor=team["treasurer"],
-        transfer=transfer_for(application),
-        ip_address=None,
-    )
+        sign(application)
 
 
 def deductions(employer, quincena: date) -> list[list[str]]:
@@ -155,7 +111,7 @@ JUNE = date(2026, 6, 20)
 @pytest.fixture
 def january_loan(product, education, team, monkeypatch):
     client = borrower_of(education)
-    return pay(signed_loan(client, product, on=JANUARY, monkeypatch=monkeypatch), team)
+    return pay(signed_loan(client, product, on=JANUARY, monkeypatch=monkeypatch), **team)
 
 
 @pytest.fixture
@@ -164,7 +120,7 @@ def june_loan(product, education, team, monkeypatch):
     application = signed_loan(
         client, product, on=JUNE, monkeypatch=monkeypatch, amount="30000.00", quincenas=24
     )
-    return pay(application, team)
+    return pay(application, **team)
 
 
 def test_every_quincena_deducts_the_contract_row_and_they_add_up_to_the_quote(
@@ -238,13 +194,13 @@ def test_a_loan_signed_again_after_correction_runs_from_the_second_signature(
     # 20 March (its new contract: first payment on 30 April), then approved and paid
     client = borrower_of(education)
     application = signed_loan(client, product, on=JANUARY, monkeypatch=monkeypatch)
-    application_take_for_review(application=application, actor=team["analyst"], ip_address=None)
+    take_for_review(application, team["analyst"])
     application_return(
-        application=application, actor=team["analyst"], reason="Falta la INE.", ip_address=None
+        application=application, actor=team["analyst"].user, reason="Falta la INE.", ip_address=None
     )
     application_complete(application=application, privacy_accepted=True, terms_accepted=True)
     sign_on(application, date(2026, 3, 20), monkeypatch=monkeypatch)
-    pay(application, team)
+    pay(application, **team)
 
     # Then the first signature's calendar deducts nothing; the second one's does
     assert deductions(education, date(2026, 2, 15)) == []
@@ -272,7 +228,7 @@ def test_loans_of_another_employer_are_not_in_the_file(
 ):
     # Given a loan of a health worker signed the same day
     nurse = borrower_of(health)
-    other = pay(signed_loan(nurse, product, on=JANUARY, monkeypatch=monkeypatch), team)
+    other = pay(signed_loan(nurse, product, on=JANUARY, monkeypatch=monkeypatch), **team)
 
     # Then each employer's file has its own affiliate's loan only
     assert [row[2] for row in deductions(education, date(2026, 3, 15))] == [january_loan.folio]
@@ -282,7 +238,7 @@ def test_loans_of_another_employer_are_not_in_the_file(
 def test_loans_not_paid_yet_are_not_deducted(product, education, team, monkeypatch):
     # Approved but waiting for the transfer: the money has not arrived.
     application = signed_loan(borrower_of(education), product, on=JANUARY, monkeypatch=monkeypatch)
-    approve(application, team)
+    approve(application, analyst=team["analyst"], authorizer=team["authorizer"])
 
     assert deductions(education, date(2026, 3, 15)) == []
 
@@ -299,12 +255,12 @@ def test_the_batch_lists_approved_loans_waiting_for_the_transfer(
     paid, sealed, pending, in_review = (
         signed_loan(client, product, on=JUNE, monkeypatch=monkeypatch) for client in clients
     )
-    pay(paid, team)
-    approve(sealed, team)
+    pay(paid, **team)
+    approve(sealed, analyst=team["analyst"], authorizer=team["authorizer"])
     seal(sealed)
-    approve(pending, team)
+    approve(pending, analyst=team["analyst"], authorizer=team["authorizer"])
     seal(pending, kind=CONTRACT_KIND)
-    application_take_for_review(application=in_review, actor=team["analyst"], ip_address=None)
+    take_for_review(in_review, team["analyst"])
 
     # When Tesorería asks for the batch
     with django_assert_num_queries(1):
@@ -372,7 +328,7 @@ def _with(url: str, params: dict) -> str:
 
 def test_treasury_downloads_the_payment_batch(treasurer, product, education, team, monkeypatch):
     application = signed_loan(borrower_of(education), product, on=JUNE, monkeypatch=monkeypatch)
-    approve(application, team)
+    approve(application, analyst=team["analyst"], authorizer=team["authorizer"])
 
     page = treasurer.get(batch_url())
     assert page.status_code == 200

@@ -1,6 +1,5 @@
 """The applicant hears of every change of their application, once, by email and in the portal."""
 
-import pytest
 from django.core import mail
 from django.urls import reverse
 from django_q.models import OrmQ
@@ -12,18 +11,13 @@ from loans.services import (
     application_take_for_review,
 )
 from loans.tasks import notify_event
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
+from tests.builders import complete_draft_for
 
 
-@pytest.fixture
-def draft(applicant):
-    return complete_draft_for(applicant, LoanProductFactory())
-
-
-def sign(draft, applicant):
+def sign(application, applicant):
+    """The signature's transition, not committed: each test says what the commit runs."""
     return application_sign(
-        application=draft, actor=applicant.user, document_sha256="0" * 64, ip_address=None
+        application=application, actor=applicant.user, document_sha256="0" * 64, ip_address=None
     )
 
 
@@ -32,12 +26,12 @@ def last_event(application) -> ApplicationEvent:
 
 
 def test_a_transition_queues_the_notice_only_after_it_commits(
-    draft, applicant, django_capture_on_commit_callbacks
+    complete_draft, applicant, django_capture_on_commit_callbacks
 ):
     from surveys.models import Invitation
 
     with django_capture_on_commit_callbacks(execute=True):
-        sign(draft, applicant)
+        sign(complete_draft, applicant)
         # Before the commit: no task queued, no invitation to the survey (surveys app).
         assert not OrmQ.objects.exists()
         assert not Invitation.objects.exists()
@@ -45,79 +39,81 @@ def test_a_transition_queues_the_notice_only_after_it_commits(
     # email is queued in turn).
     queued = sorted(task.func() for task in OrmQ.objects.all())
     assert queued == ["loans.tasks.notify_event", "surveys.tasks.invitation_send"]
-    assert Invitation.objects.filter(application=draft).count() == 1
+    assert Invitation.objects.filter(application=complete_draft).count() == 1
 
 
 def test_creating_a_draft_is_not_notified(applicant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        complete_draft_for(applicant, LoanProductFactory())
+        complete_draft_for(applicant)
     assert callbacks == []
 
 
-def test_the_notice_is_emailed_once_in_spanish_with_a_link(draft, applicant, settings):
+def test_the_notice_is_emailed_once_in_spanish_with_a_link(complete_draft, applicant, settings):
     settings.PORTAL_BASE_URL = "https://prestamos.example.gob.mx"
-    sign(draft, applicant)
-    event = last_event(draft)
+    sign(complete_draft, applicant)
+    event = last_event(complete_draft)
 
     assert notify_event(event.pk) is True
     assert notify_event(event.pk) is False  # a retried or duplicated task sends nothing more
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    assert draft.folio in message.subject
+    assert complete_draft.folio in message.subject
     assert "firmada" in message.subject
     assert "Recibimos tu solicitud firmada" in message.body
     url = "https://prestamos.example.gob.mx" + reverse(
-        "loans:application_detail", args=[draft.public_id]
+        "loans:application_detail", args=[complete_draft.public_id]
     )
     assert url in message.body
-    assert message.to == [draft.email]
+    assert message.to == [complete_draft.email]
     assert Notification.objects.get(event=event).emailed_at is not None
 
 
-def test_the_reason_of_a_return_reaches_the_applicant(draft, applicant, analyst):
-    sign(draft, applicant)
-    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
-    notify_event(last_event(draft).pk)
+def test_the_reason_of_a_return_reaches_the_applicant(complete_draft, applicant, analyst):
+    sign(complete_draft, applicant)
+    application_take_for_review(application=complete_draft, actor=analyst.user, ip_address=None)
+    notify_event(last_event(complete_draft).pk)
     application_return(
-        application=draft,
+        application=complete_draft,
         actor=analyst.user,
         reason="La identificación está borrosa.",
         ip_address=None,
     )
-    notify_event(last_event(draft).pk)
+    notify_event(last_event(complete_draft).pk)
     assert "Motivo: La identificación está borrosa." in mail.outbox[-1].body
     # The review's own note is internal: not in its email.
     assert "Tomada para revisión" not in mail.outbox[0].body
 
 
-def test_unread_notices_show_in_mis_solicitudes_until_the_application_is_opened(draft, applicant):
-    sign(draft, applicant)
-    notify_event(last_event(draft).pk)
+def test_unread_notices_show_in_mis_solicitudes_until_the_application_is_opened(
+    complete_draft, applicant
+):
+    sign(complete_draft, applicant)
+    notify_event(last_event(complete_draft).pk)
 
     listing = applicant.get(reverse("loans:application_list")).content.decode()
-    assert f"Tu solicitud {draft.folio}: firmada" in listing
+    assert f"Tu solicitud {complete_draft.folio}: firmada" in listing
 
-    applicant.get(reverse("loans:application_detail", args=[draft.public_id]))
+    applicant.get(reverse("loans:application_detail", args=[complete_draft.public_id]))
 
     listing = applicant.get(reverse("loans:application_list")).content.decode()
-    assert f"Tu solicitud {draft.folio}: firmada" not in listing
+    assert f"Tu solicitud {complete_draft.folio}: firmada" not in listing
 
 
-def test_nobody_else_sees_the_notice(draft, applicant, other_applicant):
-    sign(draft, applicant)
-    notify_event(last_event(draft).pk)
+def test_nobody_else_sees_the_notice(complete_draft, applicant, other_applicant):
+    sign(complete_draft, applicant)
+    notify_event(last_event(complete_draft).pk)
     listing = other_applicant.get(reverse("loans:application_list")).content.decode()
-    assert draft.folio not in listing
+    assert complete_draft.folio not in listing
 
 
 def test_analysts_get_one_digest_of_new_signed_applications(
-    draft, applicant, analyst, authorizer, other_applicant
+    complete_draft, applicant, analyst, authorizer, other_applicant
 ):
     from loans.tasks import staff_digest
 
-    sign(draft, applicant)
-    other = complete_draft_for(other_applicant, LoanProductFactory())
+    sign(complete_draft, applicant)
+    other = complete_draft_for(other_applicant)
     sign(other, other_applicant)
 
     assert staff_digest() == 2
@@ -126,6 +122,6 @@ def test_analysts_get_one_digest_of_new_signed_applications(
     [digest] = [message for message in mail.outbox if analyst.user.email in message.to]
     assert authorizer.user.email not in digest.to
     assert "2 solicitudes firmadas" in digest.subject
-    assert draft.folio in digest.body
+    assert complete_draft.folio in digest.body
     assert other.folio in digest.body
     assert "/admin/loans/loanapplication/?status__exact=signed" in digest.body

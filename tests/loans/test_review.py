@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from loans.models import ApplicationEvent, ApplicationStatus, Payment, RejectionReason
 from loans.services import (
@@ -16,42 +15,15 @@ from loans.services import (
     application_register_payment,
     application_reject,
     application_return,
-    application_sign,
     application_take_for_review,
 )
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
+from tests.builders import approve, signed_for, transfer_for
 
 S = ApplicationStatus
 
 
-@pytest.fixture
-def signed(applicant):
-    """A complete draft signed by its applicant (the transition; the PDF is another module's)."""
-    application = complete_draft_for(applicant, LoanProductFactory())
-    return application_sign(
-        application=application, actor=applicant.user, document_sha256="0" * 64, ip_address=None
-    )
-
-
 def in_review(signed, analyst):
     return application_take_for_review(application=signed, actor=analyst.user, ip_address="::1")
-
-
-def approved(signed, analyst, authorizer):
-    in_review(signed, analyst)
-    return application_approve(application=signed, actor=authorizer.user, ip_address=None)
-
-
-def transfer_for(application, **changes) -> TransferData:
-    data = {
-        "spei_reference": "ISSEG20261121000123",
-        "paid_on": timezone.localdate(),
-        "amount": application.net_to_receive,
-        "clabe": application.clabe,
-    }
-    data.update(changes)
-    return TransferData(**data)
 
 
 def test_the_whole_way_from_signed_to_paid(signed, analyst, authorizer, treasurer):
@@ -109,7 +81,7 @@ def test_only_authorizers_approve(signed, analyst, persona, request):
 
 @pytest.mark.parametrize("persona", ["applicant", "analyst", "authorizer", "manager"])
 def test_only_treasury_registers_payments(signed, analyst, authorizer, persona, request):
-    approved(signed, analyst, authorizer)
+    approve(signed, analyst=analyst, authorizer=authorizer)
     client = request.getfixturevalue(persona)
     with pytest.raises(ApplicationError, match="no tiene permiso"):
         application_register_payment(
@@ -202,7 +174,7 @@ def test_a_signed_application_cannot_be_approved_without_review(signed, authoriz
 def test_the_payment_must_be_exactly_the_application_s(
     signed, analyst, authorizer, treasurer, changes, message
 ):
-    approved(signed, analyst, authorizer)
+    approve(signed, analyst=analyst, authorizer=authorizer)
     transfer = transfer_for(signed)
     fields = {
         "spei_reference": changes.get("spei_reference", transfer.spei_reference),
@@ -223,7 +195,7 @@ def test_the_payment_must_be_exactly_the_application_s(
 
 
 def test_a_loan_is_paid_once(signed, analyst, authorizer, treasurer):
-    approved(signed, analyst, authorizer)
+    approve(signed, analyst=analyst, authorizer=authorizer)
     application_register_payment(
         application=signed, actor=treasurer.user, transfer=transfer_for(signed), ip_address=None
     )
@@ -245,20 +217,12 @@ def test_two_authorizers_approving_at_once_give_one_approval_and_one_seal_task()
     from django.db import connection, connections
     from django_q.models import OrmQ
 
-    from tests.factories import AffiliateLinkFactory, UserFactory
+    from tests.factories import UserFactory
+    from tests.logins import linked_applicant
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writer at a time; the row lock is PostgreSQL's to prove.")
-    link = AffiliateLinkFactory()
-    from django.test import Client
-
-    client = Client()
-    client.force_login(link.user)
-    client.user, client.affiliate = link.user, link.affiliate
-    application = complete_draft_for(client, LoanProductFactory())
-    application_sign(
-        application=application, actor=link.user, document_sha256="0" * 64, ip_address=None
-    )
+    application = signed_for(linked_applicant())
     reviewer = UserFactory(is_staff=True)
     reviewer.groups.add(Group.objects.get(name="Analistas"))
     application_take_for_review(application=application, actor=reviewer, ip_address=None)

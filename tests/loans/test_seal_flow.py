@@ -7,41 +7,22 @@ from django.urls import reverse
 
 from demo.pki.server import free_port
 from loans.models import ApplicationStatus
-from loans.services import application_approve, application_take_for_review
+from loans.services import application_approve
 from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
 from loans.tasks import seal_contract, seal_pending_contracts
 from signatures.models import SignedDocument
 from signatures.validation import validate_pdf
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.signatures.test_signing import sign
-
-
-@pytest.fixture
-def approved(applicant, analyst, authorizer, demo_credentials, seal, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    sign(applicant, draft, demo_credentials)
-    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
-    application_approve(application=draft, actor=authorizer.user, ip_address=None)
-    return draft
+from tests.builders import approve, sign_with_efirma, take_for_review
 
 
 def test_approval_queues_the_seal_after_commit(
-    applicant,
-    analyst,
-    authorizer,
-    demo_credentials,
-    settings,
-    tmp_path,
-    django_capture_on_commit_callbacks,
+    complete_draft, demo_credentials, analyst, authorizer, django_capture_on_commit_callbacks
 ):
     from django_q.models import OrmQ
 
-    settings.MEDIA_ROOT = tmp_path / "media"
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    sign(applicant, draft, demo_credentials)
-    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
+    draft = complete_draft
+    sign_with_efirma(draft, demo_credentials)
+    take_for_review(draft, analyst)
     OrmQ.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         application_approve(application=draft, actor=authorizer.user, ip_address=None)
@@ -92,7 +73,7 @@ def test_tsa_down_leaves_the_seal_pending_and_the_sweep_completes_it(approved, a
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_in_the_middle_of_a_seal_leaves_nothing_and_the_retry_completes(
-    applicant, analyst, authorizer, demo_credentials, seal, settings, tmp_path
+    complete_draft, analyst, authorizer, demo_credentials, seal, settings
 ):
     """A real worker process, killed with SIGKILL while it waits for the TSA during the seal."""
     import os
@@ -107,11 +88,9 @@ def test_a_worker_killed_in_the_middle_of_a_seal_leaves_nothing_and_the_retry_co
 
     if connection.vendor != "postgresql":
         pytest.skip("The worker process needs the test database on a server (PostgreSQL).")
-    settings.MEDIA_ROOT = tmp_path / "media"
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    sign(applicant, draft, demo_credentials)
-    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
-    application_approve(application=draft, actor=authorizer.user, ip_address=None)
+    draft = complete_draft
+    sign_with_efirma(draft, demo_credentials)
+    approve(draft, analyst=analyst, authorizer=authorizer)
 
     # A TSA that accepts the connection and never answers: the worker is stuck mid-seal.
     silent = socket.socket()

@@ -1,79 +1,38 @@
 """Starting an application from the simulator and filling in its five steps."""
 
-import io
 import re
 import threading
-from decimal import Decimal
-from html import unescape
 
 import pytest
-from clabe import compute_control_digit
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
-from PIL import Image
-from pypdf import PdfWriter
 
 from affiliates.models import AffiliateStatus
 from demo.institute import create_institute_database
 from loans.amortization import quote
-from loans.models import ApplicationStatus, DocumentKind, LoanApplication, SupportingDocument
-from loans.services import application_cancel, application_start
+from loans.models import ApplicationStatus, LoanApplication, SupportingDocument
+from loans.services import application_cancel
 from tests.affiliates.rows import source_row
+from tests.builders import (
+    AMOUNT,
+    DOCUMENTS,
+    EMAIL,
+    QUINCENAS,
+    VALID_CLABE,
+    complete_draft_for,
+    draft_for,
+    filled_draft_for,
+    with_check_digit,
+)
 from tests.factories import AffiliateLinkFactory
+from tests.loans.addresses import detail_url, start_url, step_url
 from tests.loans.factories import LoanProductFactory
-
-AMOUNT = Decimal("60000.00")
-QUINCENAS = 48
-
-
-def with_check_digit(first_17: str) -> str:
-    return first_17 + compute_control_digit(first_17)
-
-
-# Banamex (002), with its right check digit.
-VALID_CLABE = with_check_digit("00218070123456789")
-
+from tests.pages import messages_of, text
 
 # The institute's database does not answer: the last known data are used (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("institute_down")
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def product(db):
-    return LoanProductFactory(code="PC", name="Préstamo personal para trabajadores activos")
-
-
-def text(response) -> str:
-    """The page as a person reads it: tags gone, entities decoded, spaces collapsed."""
-    html = response.content.decode()
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def start_url() -> str:
-    return reverse("loans:application_start")
-
-
-def step_url(application, step: int) -> str:
-    return reverse(
-        "loans:application_step", kwargs={"public_id": application.public_id, "step": step}
-    )
-
-
-def detail_url(application) -> str:
-    return reverse("loans:application_detail", kwargs={"public_id": application.public_id})
 
 
 def start(client, product, *, amount=AMOUNT, quincenas=QUINCENAS):
@@ -81,33 +40,6 @@ def start(client, product, *, amount=AMOUNT, quincenas=QUINCENAS):
         start_url(),
         {"product": product.code, "amount": str(amount), "quincenas": str(quincenas)},
     )
-
-
-def draft_for(client, product=None, **terms) -> LoanApplication:
-    """A draft made by the service, as the start view makes it, without the HTTP round."""
-    return application_start(
-        applicant=client.user,
-        affiliate=client.affiliate,
-        product=product or LoanProductFactory(),
-        amount=terms.get("amount", AMOUNT),
-        quincenas=terms.get("quincenas", QUINCENAS),
-        affiliate_refreshed=True,
-        ip_address=None,
-    ).application
-
-
-def pdf_bytes() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=612, height=792)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
-
-
-def image_bytes(image_format: str) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (60, 40), "navy").save(buffer, image_format)
-    return buffer.getvalue()
 
 
 def upload(client, application, kind: str, name: str, content: bytes):
@@ -118,24 +50,14 @@ def upload(client, application, kind: str, name: str, content: bytes):
 
 
 def fill_steps_2_to_4(client, application) -> None:
-    assert (
-        client.post(
-            step_url(application, 2), {"phone": "473 123 4567", "email": "ana@example.org"}
-        ).status_code
-        == 302
-    )
-    assert (
-        client.post(
-            step_url(application, 3), {"clabe": VALID_CLABE, "account_is_own": "on"}
-        ).status_code
-        == 302
-    )
-    for kind, name, content in (
-        (DocumentKind.IDENTIFICATION, "ine.pdf", pdf_bytes()),
-        (DocumentKind.PROOF_OF_ADDRESS, "recibo luz.png", image_bytes("PNG")),
-        (DocumentKind.BANK_STATEMENT, "estado.jpg", image_bytes("JPEG")),
-    ):
-        assert upload(client, application, kind, name, content).status_code == 302
+    """Steps 2 to 4 through the wizard's pages, typing what tests/builders.py saves (the phone
+    as people write it)."""
+    contact = client.post(step_url(application, 2), {"phone": "473 123 4567", "email": EMAIL})
+    assert contact.status_code == 302
+    bank = client.post(step_url(application, 3), {"clabe": VALID_CLABE, "account_is_own": "on"})
+    assert bank.status_code == 302
+    for kind, name, content in DOCUMENTS:
+        assert upload(client, application, kind, name, content()).status_code == 302
 
 
 # --- Start ------------------------------------------------------------------------------------
@@ -637,8 +559,7 @@ def test_the_whole_wizard_ends_with_a_complete_draft_that_waits_for_the_signatur
 
 
 def test_step_5_requires_both_acceptances(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant, product)
 
     response = applicant.post(step_url(application, 5), {"terms_accepted": "on"})
 
@@ -651,8 +572,7 @@ def test_step_5_requires_both_acceptances(applicant, product):
 
 
 def test_a_double_post_of_the_review_completes_once(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant, product)
     accepted = {"privacy_accepted": "on", "terms_accepted": "on"}
     applicant.post(step_url(application, 5), accepted)
     application.refresh_from_db()
@@ -667,8 +587,7 @@ def test_a_double_post_of_the_review_completes_once(applicant, product):
 
 def test_eligibility_is_checked_again_when_completing(applicant, product):
     # Given a draft whose affiliate was blocked after it started
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant, product)
     affiliate = applicant.affiliate
     affiliate.is_blocked = True
     affiliate.save(update_fields=["is_blocked"])
@@ -686,9 +605,7 @@ def test_eligibility_is_checked_again_when_completing(applicant, product):
 
 
 def test_changing_data_after_completing_asks_to_confirm_again(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
-    applicant.post(step_url(application, 5), {"privacy_accepted": "on", "terms_accepted": "on"})
+    application = complete_draft_for(applicant, product)
 
     applicant.post(step_url(application, 2), {"phone": "4777654321", "email": "ana@example.org"})
 
@@ -699,9 +616,7 @@ def test_changing_data_after_completing_asks_to_confirm_again(applicant, product
 
 
 def test_saving_the_same_data_again_keeps_a_complete_draft_complete(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
-    applicant.post(step_url(application, 5), {"privacy_accepted": "on", "terms_accepted": "on"})
+    application = complete_draft_for(applicant, product)
 
     applicant.post(step_url(application, 2), {"phone": "473 123 4567", "email": "ana@example.org"})
 
@@ -730,8 +645,7 @@ def test_a_cancelled_application_can_no_longer_be_edited(applicant, product):
 
 
 def test_every_step_can_be_revisited(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant, product)
 
     for step in range(1, 6):
         response = applicant.get(step_url(application, step))
@@ -740,8 +654,7 @@ def test_every_step_can_be_revisited(applicant, product):
 
 
 def test_step_4_lists_the_saved_documents(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant, product)
 
     page = text(applicant.get(step_url(application, 4)))
 
@@ -766,8 +679,7 @@ def test_steps_refuse_a_post_without_the_csrf_token(applicant, product):
 
 
 def test_a_draft_of_a_product_no_longer_offered_cannot_be_completed(applicant, product):
-    application = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant, product)
     product.is_active = False
     product.save(update_fields=["is_active"])
 

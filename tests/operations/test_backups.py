@@ -19,16 +19,6 @@ from demo.pki.server import free_port
 from isseg_portal.request_log import JsonFormatter, RequestIdFilter, redact, request_id_var
 from loans.models import SupportingDocument
 from signatures.models import SignedDocument
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.signatures.test_signing import sign
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
 
 # --- /salud/ -------------------------------------------------------------------------------
 
@@ -143,9 +133,9 @@ def test_a_log_record_is_one_json_line_with_the_request_id_and_no_personal_data(
 
 
 def test_each_request_gets_an_id_and_one_log_line_with_its_route_not_its_path(
-    applicant, caplog, media_root
+    applicant, complete_draft, caplog
 ):
-    application = complete_draft_for(applicant, LoanProductFactory())
+    application = complete_draft
     url = reverse("loans:application_detail", args=[application.public_id])
     with caplog.at_level(logging.INFO, logger="isseg_portal.request"):
         response = applicant.get(url, HTTP_X_REQUEST_ID="lb-4f9a8b7c6d5e")
@@ -171,11 +161,8 @@ def test_a_malformed_incoming_request_id_is_replaced(anonymous):
 
 
 @pytest.fixture
-def documents(applicant, demo_credentials, media_root):
+def documents(signed_contract):
     """An applicant's uploads and their signed contract, on disk under MEDIA_ROOT."""
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    _prepared, finished = sign(applicant, draft, demo_credentials)
-    assert finished.status_code == 200, finished.json()
     names = [
         *SupportingDocument.objects.values_list("file", flat=True),
         *SignedDocument.objects.values_list("file", flat=True),

@@ -9,7 +9,6 @@ model's permission get a 403 in the admin. `test_every_url_with_a_parameter_is_i
 fails when a URL with a parameter is added to the project without a row here.
 """
 
-import base64
 import re
 import uuid
 from collections.abc import Callable
@@ -36,11 +35,9 @@ from loans.models import LoanApplication, SupportingDocument
 from signatures.models import SignedDocument
 from surveys.models import Invitation
 from surveys.services import invitation_token
-from tests.conftest import _client_for
+from tests.builders import complete_draft_for, sign_with_efirma
 from tests.factories import UserFactory
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.surveys.journeys import committed
+from tests.logins import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("institute_down")]
 
@@ -62,12 +59,7 @@ EVERYONE = ("anonymous", "applicant", "other_applicant", "unlinked", *STAFF)
 @pytest.fixture
 def clerk(db) -> Client:
     """Staff with no group and no permission: may log in to the admin and see nothing."""
-    return _client_for(UserFactory(is_staff=True))
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+    return client_for(UserFactory(is_staff=True))
 
 
 # --- The objects the URLs name, built on demand ------------------------------------------------
@@ -84,7 +76,7 @@ class World:
     @cached_property
     def draft(self) -> LoanApplication:
         """A complete draft: its contract can be previewed and signed."""
-        return complete_draft_for(self.applicant, LoanProductFactory())
+        return complete_draft_for(self.applicant)
 
     @cached_property
     def document(self) -> SupportingDocument:
@@ -92,24 +84,10 @@ class World:
 
     @cached_property
     def signed(self) -> LoanApplication:
-        """Signed for real through the JSON API, so its signed contract exists."""
-        credentials = self.request.getfixturevalue("demo_credentials")
-        draft = self.draft
-        prepared = self.applicant.post(
-            reverse("loans:sign_prepare", args=[draft.public_id]),
-            {"certificate": _certificate(credentials.certificate)},
-        )
-        assert prepared.status_code == 200, prepared.json()
-        body = prepared.json()
-        signature = credentials.sign(base64.b64decode(body["signed_attributes"]))
-        with committed():  # its invitation to the survey follows the commit
-            finished = self.applicant.post(
-                reverse("loans:sign_finish", args=[draft.public_id]),
-                {"session": body["session"], "signature": base64.b64encode(signature).decode()},
-            )
-        assert finished.status_code == 200, finished.json()
-        draft.refresh_from_db()
-        return draft
+        """Signed for real with the applicant's e.firma, so its signed contract exists (and its
+        invitation to the survey, which follows the commit)."""
+        sign_with_efirma(self.draft, self.request.getfixturevalue("demo_credentials"))
+        return self.draft
 
     @cached_property
     def signed_document(self) -> SignedDocument:

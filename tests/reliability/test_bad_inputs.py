@@ -8,12 +8,10 @@ exactly as it was, re-read from the database. A 500 fails every one of them.
 """
 
 import base64
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from html import unescape
 from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
@@ -32,37 +30,19 @@ from affiliates.models import Affiliate, AffiliateLink
 from affiliates.sources import CsvSource
 from affiliates.sync import affiliates_sync
 from loans.models import ApplicationStatus, DocumentKind, LoanApplication
-from loans.services import application_complete, application_sign
 from signatures.models import SignedDocument, SigningSession
 from surveys.models import Response
 from tests.affiliates.rows import affiliate_row, write_csv
+from tests.builders import VALID_CLABE, complete_draft_for, sign, signed_for
 from tests.factories import AffiliateFactory
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.loans.test_wizard import VALID_CLABE, draft_for, fill_steps_2_to_4
+from tests.pages import text as page_text
 from tests.reliability import inputs
-from tests.surveys.journeys import answer_url, committed, invitation_of
+from tests.surveys.links import answer_url, invitation_of
 
 S = ApplicationStatus
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sat"
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("institute_down")]
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def product(db):
-    return LoanProductFactory(code="PC", name="Préstamo personal para trabajadores activos")
-
-
-def page_text(response) -> str:
-    """The page as a person reads it: tags gone, entities decoded, spaces collapsed."""
-    html = response.content.decode()
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
 
 
 def messages_of(response) -> str:
@@ -158,7 +138,7 @@ def _finish(context: SigningContext, *, session: str | None = None, signature: s
 def _with_sessions_of_another_user(context: SigningContext):
     """The other applicant prepares their own contract; this one posts that session."""
     other = context.other_client
-    other_draft = complete_draft_for(other, LoanProductFactory())
+    other_draft = complete_draft_for(other)
     other_issued = context.demo_pki.issue(
         curp=other.affiliate.curp,
         rfc=other.affiliate.rfc,
@@ -409,12 +389,7 @@ VERIFY_CASES = {
 @pytest.mark.parametrize("case", VERIFY_CASES.values(), ids=VERIFY_CASES.keys())
 def test_verification_page_refuses(case, anonymous, applicant, product):
     # Something signed already held by the institute, which no upload may change.
-    signed = application_sign(
-        application=complete_draft_for(applicant, product),
-        actor=applicant.user,
-        document_sha256="0" * 64,
-        ip_address=None,
-    )
+    signed = signed_for(applicant, product)
     before = saved_state(signed)
     held = list(SignedDocument.objects.values_list("pk", "sha256"))
     content = case.content()
@@ -505,12 +480,7 @@ UPLOAD_CASES = {
 def test_document_upload_refuses(case, applicant, product):
     application = complete_draft_for(applicant, product)
     if case.on == "signed":
-        application = application_sign(
-            application=application,
-            actor=applicant.user,
-            document_sha256="0" * 64,
-            ip_address=None,
-        )
+        application = sign(application)
     before = saved_state(application)
     assert len(before["documents"]) == 3
     url = reverse("loans:application_step", args=[application.public_id, 4])
@@ -606,12 +576,7 @@ START_CASES = {
 @pytest.mark.parametrize(("data", "phrase"), START_CASES.values(), ids=START_CASES.keys())
 def test_application_start_refuses(data, phrase, applicant, product):
     # An application the applicant already signed: nothing about it may change.
-    signed = application_sign(
-        application=complete_draft_for(applicant, product),
-        actor=applicant.user,
-        document_sha256="0" * 64,
-        ip_address=None,
-    )
+    signed = signed_for(applicant, product)
     before = saved_state(signed)
     count = LoanApplication.objects.count()
 
@@ -869,13 +834,7 @@ SURVEY_CASES = {
 
 @pytest.mark.parametrize(("data", "phrase"), SURVEY_CASES.values(), ids=SURVEY_CASES.keys())
 def test_survey_answer_refuses(data, phrase, applicant, product):
-    with committed():
-        signed = application_sign(
-            application=complete_draft_for(applicant, product),
-            actor=applicant.user,
-            document_sha256="0" * 64,
-            ip_address=None,
-        )
+    signed = signed_for(applicant, product)
     invitation = invitation_of(signed)
     before = saved_state(signed)
 
@@ -906,9 +865,7 @@ def hostile(applicant, product):
     affiliate.save()
     product.name = '<img src=x onerror=alert(2)> Préstamo & "Cía"'
     product.save()
-    draft = draft_for(applicant, product)
-    fill_steps_2_to_4(applicant, draft)
-    return application_complete(application=draft, privacy_accepted=True, terms_accepted=True)
+    return complete_draft_for(applicant, product)
 
 
 ESCAPED_NAME = "&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Brien &amp; &quot;Hijos&quot;"

@@ -22,14 +22,12 @@ from django.test import Client
 from django.urls import reverse
 
 from loans.models import ApplicationStatus
-from loans.services import application_take_for_review
 from loans.signing import CONTRACT_KIND, SEALED_CONTRACT_KIND
 from signatures.models import SignedDocument
 from signatures.validation import validate_pdf
+from tests.builders import complete_draft_for, sign_with_efirma, take_for_review
 from tests.e2e.queued_tasks import run_queued_tasks
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.signatures.test_signing import prepare, sign
+from tests.signatures.signing_api import prepare
 
 S = ApplicationStatus
 
@@ -40,12 +38,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writer at a time; the row locks are PostgreSQL's to prove.")
-
-
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def same_browser(client: Client) -> Client:
@@ -86,7 +78,7 @@ def all_at_once(requests: list[Callable[[], object]]) -> list[object]:
 def test_fifty_finishes_of_the_same_signing_session_sign_once(
     applicant, demo_credentials, media_root
 ):
-    draft = complete_draft_for(applicant, LoanProductFactory())
+    draft = complete_draft_for(applicant)
     prepared = prepare(applicant, draft, demo_credentials.certificate)
     assert prepared.status_code == 200, prepared.json()
     body = prepared.json()
@@ -131,10 +123,9 @@ def test_ten_approvals_at_once_give_one_approval_one_seal_task_and_one_seal(
 ):
     from django_q.models import OrmQ
 
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    _body, finished = sign(applicant, draft, demo_credentials)
-    assert finished.status_code == 200, finished.json()
-    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
+    draft = complete_draft_for(applicant)
+    sign_with_efirma(draft, demo_credentials)
+    take_for_review(draft, analyst)
     OrmQ.objects.all().delete()  # the notices of signing and review: not this test's
     url = reverse("admin:loans_loanapplication_action", args=[draft.pk, "aprobar"])
     tabs = [same_browser(authorizer) for _index in range(10)]
@@ -153,7 +144,7 @@ def test_ten_approvals_at_once_give_one_approval_one_seal_task_and_one_seal(
     assert draft.events.filter(to_status=S.APPROVED).count() == 1
     queued = Counter(row.func() for row in OrmQ.objects.all())
     assert queued["loans.tasks.seal_after_approval"] == 1, queued
-    assert queued["loans.notifications.notify_event"] == 1, queued  # "aprobada", once
+    assert queued["loans.tasks.notify_event"] == 1, queued  # "aprobada", once
 
     ran = run_queued_tasks(connections_override={})
     assert ran.count("loans.tasks.seal_after_approval") == 1

@@ -42,18 +42,13 @@ from loans.models import (
     Payment,
 )
 from loans.services import (
-    TransferData,
-    application_approve,
     application_register_payment,
-    application_sign,
-    application_take_for_review,
 )
 from loans.signing import CONTRACT_KIND, SEALED_CONTRACT_KIND
 from loans.tasks import seal_contract, seal_pending_contracts
 from signatures.models import SignedDocument, SigningSession
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.signatures.test_signing import finish, prepare, sign
+from tests.builders import approve, transfer_for
+from tests.signatures.signing_api import finish, prepare, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -125,17 +120,6 @@ def demo_pki(pki_services) -> DemoPKI:
     return pki_services.pki
 
 
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def draft(applicant, media_root):
-    return complete_draft_for(applicant, LoanProductFactory())
-
-
 def files_under(root: Path) -> set[str]:
     return {str(path.relative_to(root)) for path in Path(root).rglob("*") if path.is_file()}
 
@@ -173,76 +157,67 @@ def assert_a_clear_503(response) -> None:
 
 
 def test_revocation_service_down_at_prepare_is_a_503_and_the_retry_signs_once(
-    applicant, draft, demo_credentials, pki_services
+    applicant, complete_draft, demo_credentials, pki_services
 ):
-    events_before = draft.events.count()
+    events_before = complete_draft.events.count()
     with pki_services.down("revocation"):
-        response = prepare(applicant, draft, demo_credentials.certificate)
+        response = prepare(applicant, complete_draft, demo_credentials.certificate)
     assert_a_clear_503(response)
     assert not SigningSession.objects.exists()
-    assert_still_a_draft(draft, events_before=events_before)
+    assert_still_a_draft(complete_draft, events_before=events_before)
 
-    _body, finished = sign(applicant, draft, demo_credentials)
+    _body, finished = sign(applicant, complete_draft, demo_credentials)
     assert finished.status_code == 200, finished.json()
-    assert_signed_once(draft)
+    assert_signed_once(complete_draft)
 
 
 def test_prepare_does_not_need_the_tsa_and_finish_waits_for_it(
-    applicant, draft, demo_credentials, pki_services, media_root
+    applicant, complete_draft, demo_credentials, pki_services, media_root
 ):
-    events_before = draft.events.count()
+    events_before = complete_draft.events.count()
     files_before = files_under(media_root)
     with pki_services.down("tsa"):
-        prepared = prepare(applicant, draft, demo_credentials.certificate)
+        prepared = prepare(applicant, complete_draft, demo_credentials.certificate)
         assert prepared.status_code == 200, prepared.json()
         body = prepared.json()
         signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
-        response = finish(applicant, draft, body["session"], signature)
+        response = finish(applicant, complete_draft, body["session"], signature)
     assert_a_clear_503(response)
-    assert_still_a_draft(draft, events_before=events_before)
+    assert_still_a_draft(complete_draft, events_before=events_before)
     assert files_under(media_root) == files_before
 
-    retry = finish(applicant, draft, body["session"], signature)
+    retry = finish(applicant, complete_draft, body["session"], signature)
     assert retry.status_code == 200, retry.json()
-    assert_signed_once(draft)
+    assert_signed_once(complete_draft)
 
 
 @pytest.mark.parametrize("service", ["tsa", "revocation"])
 def test_a_service_down_at_finish_is_a_503_and_the_same_session_signs_once(
-    service, applicant, draft, demo_credentials, pki_services, media_root
+    service, applicant, complete_draft, demo_credentials, pki_services, media_root
 ):
-    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    body = prepare(applicant, complete_draft, demo_credentials.certificate).json()
     signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
-    events_before = draft.events.count()
+    events_before = complete_draft.events.count()
     files_before = files_under(media_root)
 
     with pki_services.down(service):
-        response = finish(applicant, draft, body["session"], signature)
+        response = finish(applicant, complete_draft, body["session"], signature)
     assert_a_clear_503(response)
-    assert_still_a_draft(draft, events_before=events_before)
+    assert_still_a_draft(complete_draft, events_before=events_before)
     assert files_under(media_root) == files_before  # no half-signed PDF left behind
     [session] = SigningSession.objects.all()
     assert session.finished_at is None  # not spent: the applicant does not sign again
 
-    retry = finish(applicant, draft, body["session"], signature)
+    retry = finish(applicant, complete_draft, body["session"], signature)
     assert retry.status_code == 200, retry.json()
-    assert_signed_once(draft)
-    again = finish(applicant, draft, body["session"], signature)
+    assert_signed_once(complete_draft)
+    again = finish(applicant, complete_draft, body["session"], signature)
     assert again.status_code == 400
     assert again.json()["error"] == "session_expired"
-    assert_signed_once(draft)
+    assert_signed_once(complete_draft)
 
 
 # --- TSA and OCSP down during the institutional seal --------------------------------------
-
-
-@pytest.fixture
-def approved(applicant, analyst, authorizer, draft, demo_credentials, seal):
-    _body, finished = sign(applicant, draft, demo_credentials)
-    assert finished.status_code == 200, finished.json()
-    application_take_for_review(application=draft, actor=analyst.user, ip_address=None)
-    application_approve(application=draft, actor=authorizer.user, ip_address=None)
-    return draft
 
 
 @pytest.mark.parametrize("service", ["tsa", "revocation"])
@@ -406,29 +381,11 @@ def test_a_qcluster_killed_in_the_middle_of_a_seal_loses_nothing_and_seals_once(
     assert approved.events.filter(to_status=S.APPROVED).count() == 1
 
 
-def transfer_for(application) -> TransferData:
-    return TransferData(
-        spei_reference="ISSEG20261121000123",
-        paid_on=timezone.localdate(),
-        amount=application.net_to_receive,
-        clabe=application.clabe,
-    )
-
-
 @pytest.fixture
-def signed_without_pdf(applicant, media_root):
-    """A signed application (the transition only: these tests are about what comes after)."""
-    application = complete_draft_for(applicant, LoanProductFactory())
-    return application_sign(
-        application=application, actor=applicant.user, document_sha256="0" * 64, ip_address=None
-    )
-
-
-@pytest.fixture
-def approved_without_pdf(signed_without_pdf, analyst, authorizer):
-    application = signed_without_pdf
-    application_take_for_review(application=application, actor=analyst.user, ip_address=None)
-    return application_approve(application=application, actor=authorizer.user, ip_address=None)
+def approved_without_pdf(signed, analyst, authorizer):
+    """Approved after a signature that is the transition only (no signed PDF): these tests are
+    about what comes after."""
+    return approve(signed, analyst=analyst, authorizer=authorizer)
 
 
 @pytest.mark.postgres
@@ -447,7 +404,7 @@ def test_a_qcluster_killed_while_emailing_the_payment_notice_sends_it_once(
     )
     paid = application.events.get(to_status=S.DISBURSED)
     [notice_task] = [
-        row for row in queued("loans.notifications.notify_event") if row.task["args"] == (paid.pk,)
+        row for row in queued("loans.tasks.notify_event") if row.task["args"] == (paid.pk,)
     ]
     OrmQ.objects.exclude(pk=notice_task.pk).delete()
     smtp = SilentServer()
@@ -468,7 +425,7 @@ def test_a_qcluster_killed_while_emailing_the_payment_notice_sends_it_once(
         smtp.close()
 
     assert not Notification.objects.filter(event=paid, emailed_at__isnull=False).exists()
-    assert [row.pk for row in queued("loans.notifications.notify_event")] == [notice_task.pk]
+    assert [row.pk for row in queued("loans.tasks.notify_event")] == [notice_task.pk]
 
     assert run_as_a_worker_would(OrmQ.objects.get(pk=notice_task.pk)) is True
     [email] = mail.outbox
@@ -477,7 +434,7 @@ def test_a_qcluster_killed_while_emailing_the_payment_notice_sends_it_once(
     [notice] = Notification.objects.filter(event=paid)
     assert notice.emailed_at is not None
     # Offered once more (a second worker, a duplicate in the queue): no second email.
-    assert import_string("loans.notifications.notify_event")(paid.pk) is False
+    assert import_string("loans.tasks.notify_event")(paid.pk) is False
     assert len(mail.outbox) == 1
     assert Payment.objects.filter(application=application).count() == 1
 
@@ -579,13 +536,13 @@ def test_the_database_connection_dropped_while_registering_a_payment(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_database_connection_dropped_while_finishing_a_signature(
-    postgresql, applicant, draft, demo_credentials
+    postgresql, applicant, complete_draft, demo_credentials
 ):
-    body = prepare(applicant, draft, demo_credentials.certificate).json()
+    body = prepare(applicant, complete_draft, demo_credentials.certificate).json()
     signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
-    url = reverse("loans:sign_finish", args=[draft.public_id])
+    url = reverse("loans:sign_finish", args=[complete_draft.public_id])
     data = {"session": body["session"], "signature": base64.b64encode(signature).decode()}
-    events_before = draft.events.count()
+    events_before = complete_draft.events.count()
 
     def post():
         return applicant.post(url, data, headers={"Accept": "application/json"})
@@ -596,17 +553,17 @@ def test_the_database_connection_dropped_while_finishing_a_signature(
             terminate_the_backend_waiting_for_us()
         response = pending.result(timeout=30)
         assert_a_clear_503(response)
-        assert_still_a_draft(draft, events_before=events_before)
+        assert_still_a_draft(complete_draft, events_before=events_before)
         [session] = SigningSession.objects.all()
         assert session.finished_at is None
 
-        detail = reverse("loans:application_detail", args=[draft.public_id])
+        detail = reverse("loans:application_detail", args=[complete_draft.public_id])
         assert server.submit(applicant.get, detail).result(timeout=30).status_code == 200
         retry = server.submit(post).result(timeout=30)
         assert retry.status_code == 200, retry.json()
         again = server.submit(post).result(timeout=30)
         assert again.status_code == 400
-    assert_signed_once(draft)
+    assert_signed_once(complete_draft)
 
 
 def served(client, path: str) -> tuple[int, int]:
@@ -629,10 +586,12 @@ def served(client, path: str) -> tuple[int, int]:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_next_request_after_the_backend_was_terminated_reconnects(postgresql, applicant, draft):
+def test_the_next_request_after_the_backend_was_terminated_reconnects(
+    postgresql, applicant, complete_draft
+):
     """The backend of a kept-alive connection terminated between two requests (a database
     restart, a failover): the next request checks the connection first and opens a new one."""
-    detail = reverse("loans:application_detail", args=[draft.public_id])
+    detail = reverse("loans:application_detail", args=[complete_draft.public_id])
     with request_thread() as server:
         first_status, first_pid = server.submit(served, applicant, detail).result(timeout=30)
         assert first_status == 200

@@ -19,45 +19,12 @@ from signatures.seal import (
     AlreadySealed,
     SealUnavailable,
     SourceAltered,
-    document_seal,
     has_signature_field,
     seal_pdf,
 )
 from signatures.selectors import document_by_token
 from signatures.validation import validate_pdf
-from tests.loans.drafts import complete_draft_for
-from tests.signatures.test_signing import sign
-
-pytestmark = pytest.mark.usefixtures("media_root")
-
-SEAL_FIELD = "SelloISSEG"
-SEAL_KIND = "contrato-sellado"
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def signed(applicant, demo_credentials) -> SignedDocument:
-    """The contract as the applicant signed it (B-LT), recorded."""
-    from tests.loans.factories import LoanProductFactory
-
-    draft = complete_draft_for(applicant, LoanProductFactory())
-    _prepared, finished = sign(applicant, draft, demo_credentials)
-    assert finished.status_code == 200, finished.json()
-    return SignedDocument.objects.get(reference=draft.folio)
-
-
-def seal_document(document: SignedDocument) -> SignedDocument:
-    return document_seal(
-        document=document,
-        kind=SEAL_KIND,
-        field_name=SEAL_FIELD,
-        reason="Contrato autorizado",
-        location="Guanajuato, Gto.",
-    )
+from tests.signatures.sealing import SEAL_FIELD, SEAL_KIND, seal_document
 
 
 def seal_bytes(content: bytes) -> bytes:
@@ -66,9 +33,9 @@ def seal_bytes(content: bytes) -> bytes:
     )
 
 
-def test_the_sealed_contract_is_b_lta_and_keeps_the_applicants_signature(signed, seal):
+def test_the_sealed_contract_is_b_lta_and_keeps_the_applicants_signature(signed_contract, seal):
     # Given a contract the applicant signed
-    original = signed.file.read()
+    original = signed_contract.file.read()
 
     # When the institute seals it
     sealed = seal_bytes(original)
@@ -80,7 +47,7 @@ def test_the_sealed_contract_is_b_lta_and_keeps_the_applicants_signature(signed,
     applicant_signature, institute_seal = report.signatures
     # ...the applicant's signature is still good, changed after only by what is allowed...
     assert applicant_signature.field == "FirmaSolicitante"
-    assert applicant_signature.curp == signed.signer_curp
+    assert applicant_signature.curp == signed_contract.signer_curp
     assert applicant_signature.intact
     assert applicant_signature.valid
     assert applicant_signature.trusted
@@ -100,11 +67,11 @@ def test_the_sealed_contract_is_b_lta_and_keeps_the_applicants_signature(signed,
     assert document_timestamp.bottom_line
 
 
-def test_pdfsig_from_poppler_says_both_signatures_are_valid(signed, seal, tmp_path):
+def test_pdfsig_from_poppler_says_both_signatures_are_valid(signed_contract, seal, tmp_path):
     pdfsig = shutil.which("pdfsig")
     assert pdfsig, "poppler-utils (pdfsig) is installed by bin/system-packages"
     path = tmp_path / "sellado.pdf"
-    path.write_bytes(seal_bytes(signed.file.read()))
+    path.write_bytes(seal_bytes(signed_contract.file.read()))
 
     output = subprocess.run(  # noqa: S603 - our own file, Debian's pdfsig
         [pdfsig, str(path)], capture_output=True, text=True, check=False
@@ -118,8 +85,8 @@ def test_pdfsig_from_poppler_says_both_signatures_are_valid(signed, seal, tmp_pa
     assert "Signature is Valid." in institute, output
 
 
-def test_a_field_already_signed_is_not_signed_again(signed, seal):
-    original = signed.file.read()
+def test_a_field_already_signed_is_not_signed_again(signed_contract, seal):
+    original = signed_contract.file.read()
     assert not has_signature_field(original, SEAL_FIELD)
     assert has_signature_field(original, "FirmaSolicitante")
 
@@ -130,18 +97,18 @@ def test_a_field_already_signed_is_not_signed_again(signed, seal):
         seal_bytes(sealed)
 
 
-def test_document_seal_records_a_new_version_once(signed, seal):
+def test_document_seal_records_a_new_version_once(signed_contract, seal):
     # When the seal task runs twice
-    sealed = seal_document(signed)
-    again = seal_document(signed)
+    sealed = seal_document(signed_contract)
+    again = seal_document(signed_contract)
 
     # Then there is one sealed document, a new version of the signed one under its token
     assert again == sealed
     assert SignedDocument.objects.count() == 2
     assert sealed.kind == SEAL_KIND
-    assert sealed.reference == signed.reference
-    assert sealed.supersedes == signed
-    assert sealed.verification_token == signed.verification_token
+    assert sealed.reference == signed_contract.reference
+    assert sealed.supersedes == signed_contract
+    assert sealed.verification_token == signed_contract.verification_token
     assert sealed.signed_by is None
     assert sealed.signer_name == "Sello electrónico institucional ISSEG (DEMO)"
     content = sealed.file.read()
@@ -149,56 +116,56 @@ def test_document_seal_records_a_new_version_once(signed, seal):
     assert len(content) == sealed.size
     assert validate_pdf(content).ok
     # The printed QR code now leads to the sealed version.
-    assert document_by_token(token=signed.verification_token) == sealed
+    assert document_by_token(token=signed_contract.verification_token) == sealed
 
 
-def test_time_stamp_service_down_seals_nothing_and_a_retry_completes(signed, seal):
+def test_time_stamp_service_down_seals_nothing_and_a_retry_completes(signed_contract, seal):
     with (
         override_settings(SIGNATURES_TSA_URL=f"http://127.0.0.1:{free_port()}/tsa"),
         pytest.raises(ServiceUnavailable),
     ):
-        seal_document(signed)
-    assert list(SignedDocument.objects.all()) == [signed]
-    assert document_by_token(token=signed.verification_token) == signed
+        seal_document(signed_contract)
+    assert list(SignedDocument.objects.all()) == [signed_contract]
+    assert document_by_token(token=signed_contract.verification_token) == signed_contract
 
     # When the TSA is back
-    sealed = seal_document(signed)
+    sealed = seal_document(signed_contract)
 
-    assert sealed.supersedes == signed
+    assert sealed.supersedes == signed_contract
     assert validate_pdf(sealed.file.read()).ok
 
 
-def test_a_missing_seal_file_is_a_clear_configuration_error(signed, settings, tmp_path):
+def test_a_missing_seal_file_is_a_clear_configuration_error(signed_contract, settings, tmp_path):
     settings.SIGNATURES_SEAL_PKCS12 = tmp_path / "no-existe.p12"
 
     with pytest.raises(SealUnavailable) as error:
-        seal_document(signed)
+        seal_document(signed_contract)
 
     assert "No se encuentra el archivo del sello institucional" in str(error.value)
     assert "SIGNATURES_SEAL_PKCS12" in str(error.value)
-    assert list(SignedDocument.objects.all()) == [signed]
+    assert list(SignedDocument.objects.all()) == [signed_contract]
 
 
-def test_a_wrong_seal_password_is_a_clear_configuration_error(signed, seal, settings):
+def test_a_wrong_seal_password_is_a_clear_configuration_error(signed_contract, seal, settings):
     settings.SIGNATURES_SEAL_PASSWORD = "otra"
 
     with pytest.raises(SealUnavailable) as error:
-        seal_document(signed)
+        seal_document(signed_contract)
 
     assert "SIGNATURES_SEAL_PASSWORD" in str(error.value)
-    assert list(SignedDocument.objects.all()) == [signed]
+    assert list(SignedDocument.objects.all()) == [signed_contract]
 
 
-def test_a_stored_file_changed_since_it_was_recorded_is_not_sealed(signed, seal):
-    path = signed.file.path
+def test_a_stored_file_changed_since_it_was_recorded_is_not_sealed(signed_contract, seal):
+    path = signed_contract.file.path
     os.chmod(path, 0o640)
     with open(path, "ab") as handle:
         handle.write(b"%% appended\n")
 
     with pytest.raises(SourceAltered):
-        seal_document(signed)
+        seal_document(signed_contract)
 
-    assert list(SignedDocument.objects.all()) == [signed]
+    assert list(SignedDocument.objects.all()) == [signed_contract]
 
 
 def test_demo_pki_setup_exports_the_seal_with_the_default_password(settings, tmp_path):

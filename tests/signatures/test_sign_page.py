@@ -9,19 +9,10 @@ import pytest
 from django.urls import reverse
 
 from loans.models import ApplicationStatus
-from loans.services import application_cancel, application_sign
-from tests.loans.drafts import complete_draft_for
-from tests.loans.test_wizard import detail_url, draft_for, fill_steps_2_to_4, messages_of, text
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def signable_application(applicant):
-    return complete_draft_for(applicant)
+from loans.services import application_cancel
+from tests.builders import filled_draft_for, sign
+from tests.loans.addresses import detail_url
+from tests.pages import messages_of, text
 
 
 def sign_url(application) -> str:
@@ -35,9 +26,9 @@ def tag(html: str, element_id: str) -> str:
     return match.group(0)
 
 
-def test_the_applicant_sees_the_signing_form_for_a_complete_draft(applicant, signable_application):
+def test_the_applicant_sees_the_signing_form_for_a_complete_draft(applicant, complete_draft):
     # Given a complete draft
-    application = signable_application
+    application = complete_draft
 
     # When its applicant opens the signing page
     response = applicant.get(sign_url(application))
@@ -77,9 +68,9 @@ def test_the_applicant_sees_the_signing_form_for_a_complete_draft(applicant, sig
 
 
 def test_the_key_and_its_password_have_no_name_so_no_form_post_can_carry_them(
-    applicant, signable_application
+    applicant, complete_draft
 ):
-    html = applicant.get(sign_url(signable_application)).content.decode()
+    html = applicant.get(sign_url(complete_draft)).content.decode()
 
     assert " name=" not in tag(html, "signing-key")
     assert " name=" not in tag(html, "signing-password")
@@ -89,10 +80,8 @@ def test_the_key_and_its_password_have_no_name_so_no_form_post_can_carry_them(
     assert "disabled" in tag(html, "signing-submit")
 
 
-def test_the_form_gives_the_script_the_two_api_urls_and_no_inline_script(
-    applicant, signable_application
-):
-    application = signable_application
+def test_the_form_gives_the_script_the_two_api_urls_and_no_inline_script(applicant, complete_draft):
+    application = complete_draft
 
     html = applicant.get(sign_url(application)).content.decode()
 
@@ -105,14 +94,14 @@ def test_the_form_gives_the_script_the_two_api_urls_and_no_inline_script(
     assert not re.search(r"\bstyle=", html)
 
 
-def test_another_applicants_folio_is_a_404(other_applicant, signable_application):
-    response = other_applicant.get(sign_url(signable_application))
+def test_another_applicants_folio_is_a_404(other_applicant, complete_draft):
+    response = other_applicant.get(sign_url(complete_draft))
 
     assert response.status_code == 404
 
 
-def test_staff_do_not_sign_through_the_applicants_page(staff, signable_application):
-    response = staff.get(sign_url(signable_application))
+def test_staff_do_not_sign_through_the_applicants_page(staff, complete_draft):
+    response = staff.get(sign_url(complete_draft))
 
     assert response.status_code == 404
 
@@ -125,10 +114,10 @@ def test_an_unknown_folio_is_a_404(applicant):
 
 @pytest.mark.parametrize("name", ["sign", "sign_prepare", "sign_finish", "signed_contract"])
 def test_the_old_folio_addresses_lead_the_owner_to_the_same_page_by_its_code(
-    applicant, other_applicant, signable_application, name
+    applicant, other_applicant, complete_draft, name
 ):
-    old = reverse(f"loans:{name}_by_folio", kwargs={"folio": signable_application.folio})
-    new = reverse(f"loans:{name}", args=[signable_application.public_id])
+    old = reverse(f"loans:{name}_by_folio", kwargs={"folio": complete_draft.folio})
+    new = reverse(f"loans:{name}", args=[complete_draft.public_id])
 
     # 308: a signing client's POST is sent again, with its body, to the new address.
     for method in (applicant.get, applicant.post):
@@ -138,8 +127,8 @@ def test_the_old_folio_addresses_lead_the_owner_to_the_same_page_by_its_code(
     assert other_applicant.post(old).status_code == 404
 
 
-def test_anonymous_visitors_are_sent_to_log_in(anonymous, signable_application):
-    response = anonymous.get(sign_url(signable_application))
+def test_anonymous_visitors_are_sent_to_log_in(anonymous, complete_draft):
+    response = anonymous.get(sign_url(complete_draft))
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
@@ -147,8 +136,7 @@ def test_anonymous_visitors_are_sent_to_log_in(anonymous, signable_application):
 
 def test_an_incomplete_draft_goes_back_to_its_page_saying_what_is_missing(applicant):
     # Given a draft whose last step was not confirmed
-    application = draft_for(applicant)
-    fill_steps_2_to_4(applicant, application)
+    application = filled_draft_for(applicant)
 
     # When the applicant opens the signing page
     response = applicant.get(sign_url(application))
@@ -162,9 +150,9 @@ def test_an_incomplete_draft_goes_back_to_its_page_saying_what_is_missing(applic
     ) in messages_of(response)
 
 
-def test_a_cancelled_application_cannot_be_signed(applicant, signable_application):
+def test_a_cancelled_application_cannot_be_signed(applicant, complete_draft):
     application = application_cancel(
-        application=signable_application, actor=applicant.user, ip_address=None
+        application=complete_draft, actor=applicant.user, ip_address=None
     )
 
     response = applicant.get(sign_url(application))
@@ -178,14 +166,9 @@ def test_a_cancelled_application_cannot_be_signed(applicant, signable_applicatio
     assert application.status == ApplicationStatus.CANCELLED
 
 
-def test_a_signed_application_goes_back_to_its_page(applicant, signable_application):
+def test_a_signed_application_goes_back_to_its_page(applicant, complete_draft):
     # Given an application already signed (the back button after signing, a second tab)
-    application = application_sign(
-        application=signable_application,
-        actor=applicant.user,
-        document_sha256="0" * 64,
-        ip_address=None,
-    )
+    application = sign(complete_draft)
 
     # When the signing page is opened again
     response = applicant.get(sign_url(application))
@@ -196,7 +179,7 @@ def test_a_signed_application_goes_back_to_its_page(applicant, signable_applicat
     assert f"La solicitud {application.folio} ya está firmada." in messages_of(response)
 
 
-def test_the_signing_page_only_answers_get(applicant, signable_application):
-    response = applicant.post(sign_url(signable_application))
+def test_the_signing_page_only_answers_get(applicant, complete_draft):
+    response = applicant.post(sign_url(complete_draft))
 
     assert response.status_code == 405

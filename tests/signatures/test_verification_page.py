@@ -10,9 +10,7 @@ from pypdf import PdfReader
 
 from signatures.models import SignedDocument
 from signatures.verification import mask
-from tests.signatures.test_seal import media_root, seal_document, signed  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("media_root")
+from tests.signatures.sealing import seal_document
 
 VERIFY = reverse("signatures:verify")
 
@@ -22,30 +20,29 @@ def upload(client, content: bytes, *, url=VERIFY, name="contrato.pdf"):
 
 
 def test_an_uploaded_contract_shows_its_signer_masked_and_that_the_institute_holds_it(
-    anonymous,
-    signed,  # noqa: F811
+    anonymous, signed_contract
 ):
-    content = signed.file.read()
+    content = signed_contract.file.read()
 
     response = upload(anonymous, content)
 
     assert response.status_code == 200
     page = response.content.decode()
     assert "El documento está íntegro y todas sus firmas son válidas." in page
-    assert f"el folio <strong>{signed.reference}</strong>" in page
-    assert signed.signer_name in page
+    assert f"el folio <strong>{signed_contract.reference}</strong>" in page
+    assert signed_contract.signer_name in page
     # The CURP and RFC partly masked, never whole.
-    assert mask(signed.signer_curp) in page
-    assert signed.signer_curp not in page
-    assert signed.signer_rfc not in page
+    assert mask(signed_contract.signer_curp) in page
+    assert signed_contract.signer_curp not in page
+    assert signed_contract.signer_rfc not in page
     assert "PAdES B-LT" in page
-    assert signed.sha256 in page
+    assert signed_contract.sha256 in page
     # Nothing of the upload is kept.
     assert SignedDocument.objects.count() == 1
 
 
-def test_a_changed_byte_is_reported_as_a_modified_document(anonymous, signed):  # noqa: F811
-    content = bytearray(signed.file.read())
+def test_a_changed_byte_is_reported_as_a_modified_document(anonymous, signed_contract):
+    content = bytearray(signed_contract.file.read())
     # A byte inside the first page's content, which the signature covers.
     content[content.index(b"stream", 400) + 40] ^= 0x01
 
@@ -57,8 +54,8 @@ def test_a_changed_byte_is_reported_as_a_modified_document(anonymous, signed):  
     assert "El Instituto no conserva un archivo idéntico a este." in page
 
 
-def test_a_file_broken_inside_is_unreadable_not_an_error(anonymous, signed):  # noqa: F811
-    content = bytearray(signed.file.read())
+def test_a_file_broken_inside_is_unreadable_not_an_error(anonymous, signed_contract):
+    content = bytearray(signed_contract.file.read())
     position = content.index(b"/Contents") - 40
     content[position : position + 8] = b"\x00" * 8
 
@@ -68,14 +65,16 @@ def test_a_file_broken_inside_is_unreadable_not_an_error(anonymous, signed):  # 
     assert "No se pudo leer el PDF" in response.content.decode()
 
 
-def test_the_qr_link_shows_the_institute_s_latest_version(anonymous, signed, seal):  # noqa: F811
-    sealed = seal_document(signed)
+def test_the_qr_link_shows_the_institute_s_latest_version(anonymous, signed_contract, seal):
+    sealed = seal_document(signed_contract)
 
-    response = anonymous.get(reverse("signatures:verify_token", args=[signed.verification_token]))
+    response = anonymous.get(
+        reverse("signatures:verify_token", args=[signed_contract.verification_token])
+    )
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert f"Documento del folio {signed.reference}" in page
+    assert f"Documento del folio {signed_contract.reference}" in page
     assert sealed.sha256 in page
     assert "Firma 2:" in page
     assert "Sello de tiempo del archivo completo" in page
@@ -83,13 +82,11 @@ def test_the_qr_link_shows_the_institute_s_latest_version(anonymous, signed, sea
 
 
 def test_comparing_the_signed_version_on_the_qr_page_says_it_is_not_the_latest(
-    anonymous,
-    signed,  # noqa: F811
-    seal,
+    anonymous, signed_contract, seal
 ):
-    first = signed.file.read()
-    seal_document(signed)
-    url = reverse("signatures:verify_token", args=[signed.verification_token])
+    first = signed_contract.file.read()
+    seal_document(signed_contract)
+    url = reverse("signatures:verify_token", args=[signed_contract.verification_token])
 
     response = upload(anonymous, first, url=url)
 
@@ -105,8 +102,8 @@ def test_an_unknown_token_is_not_found(anonymous, db):
     assert response.status_code == 404
 
 
-def test_the_report_downloads_as_a_pdf_with_the_same_result(anonymous, signed):  # noqa: F811
-    upload(anonymous, signed.file.read())
+def test_the_report_downloads_as_a_pdf_with_the_same_result(anonymous, signed_contract):
+    upload(anonymous, signed_contract.file.read())
 
     response = anonymous.get(reverse("signatures:verify_report"))
 
@@ -114,8 +111,8 @@ def test_the_report_downloads_as_a_pdf_with_the_same_result(anonymous, signed): 
     assert response["Content-Type"] == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "todas sus firmas son válidas" in text
-    assert signed.reference in text
-    assert signed.signer_curp not in text
+    assert signed_contract.reference in text
+    assert signed_contract.signer_curp not in text
 
 
 def test_the_report_without_a_verification_goes_back_to_the_form(anonymous, db):
@@ -167,11 +164,11 @@ def test_uploads_are_limited_per_address(anonymous, db, settings):
     assert statuses == [400, 400, 429]
 
 
-def test_the_page_needs_the_csrf_token(db, signed):  # noqa: F811
+def test_the_page_needs_the_csrf_token(db, signed_contract):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    response = upload(client, signed.file.read())
+    response = upload(client, signed_contract.file.read())
     assert response.status_code == 403
 
 

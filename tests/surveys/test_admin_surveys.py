@@ -9,12 +9,8 @@ from django.urls import NoReverseMatch, reverse
 
 from surveys.models import Invitation, Survey, SurveyKind
 from surveys.services import response_submit, survey_new_version
-from tests.surveys.journeys import invitation_of, signed_application
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+from tests.builders import signed_for
+from tests.surveys.links import invitation_of
 
 
 def text(response) -> str:
@@ -121,7 +117,7 @@ def test_new_invitations_use_the_active_version(manager, applicant):
     second = survey_new_version(survey=active(SurveyKind.SIGNING))
     run_action(manager, "activate", second)
 
-    invitation = invitation_of(signed_application(applicant))
+    invitation = invitation_of(signed_for(applicant))
 
     assert invitation.survey == second
 
@@ -178,7 +174,7 @@ def test_an_unanswered_version_can_be_edited_but_not_its_number_or_vigency(manag
 
 
 def test_a_version_with_responses_is_read_only_questions_included(manager, applicant):
-    invitation = invitation_of(signed_application(applicant))
+    invitation = invitation_of(signed_for(applicant))
     response_submit(
         invitation=invitation,
         data={"firma_facilidad": "5", "firma_oficina": "0"},
@@ -246,7 +242,7 @@ def test_other_staff_do_not_manage_surveys(persona, request):
 
 
 def test_a_manager_follows_the_invitations_read_only(manager, applicant):
-    invitation = invitation_of(signed_application(applicant))
+    invitation = invitation_of(signed_for(applicant))
     changelist = reverse("admin:surveys_invitation_changelist")
 
     listing = manager.get(changelist)

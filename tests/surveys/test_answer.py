@@ -2,7 +2,6 @@
 
 import re
 import time
-from html import unescape
 
 import pytest
 from django.core import signing
@@ -13,13 +12,9 @@ from django.utils import formats, timezone
 from surveys.context_processors import survey_prompt
 from surveys.models import Answer, Invitation, Response, SurveyKind
 from surveys.services import invitation_token, response_submit
-from tests.surveys.journeys import (
-    answer_url,
-    invitation_of,
-    pay,
-    signed_application,
-    thanks_url,
-)
+from tests.builders import pay, signed_for
+from tests.pages import text
+from tests.surveys.links import answer_url, invitation_of, thanks_url
 
 COMPLETE = {
     "satisfaccion": "5",
@@ -32,28 +27,17 @@ COMPLETE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def payment_invitation(applicant, analyst, authorizer, treasurer) -> Invitation:
     application = pay(
-        signed_application(applicant), analyst=analyst, authorizer=authorizer, treasurer=treasurer
+        signed_for(applicant), analyst=analyst, authorizer=authorizer, treasurer=treasurer
     )
     return invitation_of(application, SurveyKind.PAYMENT)
 
 
 @pytest.fixture
 def signing_invitation(applicant) -> Invitation:
-    return invitation_of(signed_application(applicant))
-
-
-def text(response) -> str:
-    """The page as a person reads it: tags gone, entities decoded, spaces collapsed."""
-    html = response.content.decode()
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+    return invitation_of(signed_for(applicant))
 
 
 def checked(response, name: str) -> list[str]:
@@ -259,7 +243,7 @@ def test_a_broken_link_is_not_found(signing_invitation, breakage):
 
 
 def test_a_link_answers_only_its_own_invitation(signing_invitation, other_applicant):
-    other = invitation_of(signed_application(other_applicant))
+    other = invitation_of(signed_for(other_applicant))
 
     # when the other applicant's link is used, whoever is logged in and whatever is added
     response = Client().post(

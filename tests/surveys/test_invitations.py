@@ -12,27 +12,17 @@ from django_q.models import OrmQ, Schedule
 from loans.services import (
     application_complete,
     application_return,
+    application_sign,
     application_take_for_review,
 )
 from surveys.models import Invitation, QuestionType, Survey, SurveyKind
 from surveys.services import invitation_token, response_submit
 from surveys.tasks import invitation_send, invitations_remind
-from tests.loans.drafts import complete_draft_for
-from tests.loans.factories import LoanProductFactory
-from tests.surveys.journeys import (
-    invitation_of,
-    linked_client,
-    pay,
-    sign,
-    signed_application,
-)
+from tests.builders import complete_draft_for, pay, signed_for
+from tests.logins import linked_applicant
+from tests.surveys.links import invitation_of
 
 T = QuestionType
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def queued_invitation_emails() -> list[tuple]:
@@ -83,7 +73,7 @@ def test_signing_invites_to_the_signing_survey_and_queues_one_email(
 
     # when the applicant signs
     with django_capture_on_commit_callbacks(execute=True):
-        application = signed_application(applicant)
+        application = signed_for(applicant)
 
     # then there is one invitation to the active signing survey, valid for 30 days
     invitation = Invitation.objects.get(application=application)
@@ -100,7 +90,7 @@ def test_payment_invites_to_the_payment_survey(
     applicant, analyst, authorizer, treasurer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        application = signed_application(applicant)
+        application = signed_for(applicant)
         pay(application, analyst=analyst, authorizer=authorizer, treasurer=treasurer)
 
     kinds = set(application.survey_invitations.values_list("kind", flat=True))
@@ -115,12 +105,14 @@ def test_payment_invites_to_the_payment_survey(
 def test_a_signature_that_rolls_back_leaves_no_invitation_and_no_email(
     applicant, django_capture_on_commit_callbacks
 ):
-    draft = complete_draft_for(applicant, LoanProductFactory())
+    draft = complete_draft_for(applicant)
 
     # when something after the signature fails in its transaction (storing the signed PDF)
     def sign_then_fail():
         with transaction.atomic():
-            sign(draft, applicant)
+            application_sign(
+                application=draft, actor=applicant.user, document_sha256="0" * 64, ip_address=None
+            )
             raise RuntimeError("the signed PDF could not be stored")
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
@@ -135,7 +127,7 @@ def test_a_returned_application_signed_again_gets_no_second_invitation(
     applicant, analyst, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        application = signed_application(applicant)
+        application = signed_for(applicant)
     first = invitation_of(application)
 
     # when staff return it and the applicant signs it again
@@ -148,7 +140,9 @@ def test_a_returned_application_signed_again_gets_no_second_invitation(
     )
     application_complete(application=application, privacy_accepted=True, terms_accepted=True)
     with django_capture_on_commit_callbacks(execute=True):
-        sign(application, applicant)
+        application_sign(
+            application=application, actor=applicant.user, document_sha256="0" * 64, ip_address=None
+        )
 
     # then the first invitation is still the only one, and no second email is queued
     assert list(application.survey_invitations.all()) == [first]
@@ -158,7 +152,7 @@ def test_a_returned_application_signed_again_gets_no_second_invitation(
 def test_without_an_active_survey_the_signature_is_still_recorded(applicant):
     Survey.objects.update(is_active=False)
 
-    application = signed_application(applicant)
+    application = signed_for(applicant)
 
     application.refresh_from_db()
     assert application.status == "signed"
@@ -173,7 +167,7 @@ def test_the_invitation_is_emailed_once_with_its_link(
 ):
     settings.PORTAL_BASE_URL = "https://prestamos.example.gob.mx"
     application = pay(
-        signed_application(applicant), analyst=analyst, authorizer=authorizer, treasurer=treasurer
+        signed_for(applicant), analyst=analyst, authorizer=authorizer, treasurer=treasurer
     )
     invitation = invitation_of(application, SurveyKind.PAYMENT)
 
@@ -198,7 +192,7 @@ def test_the_invitation_is_emailed_once_with_its_link(
 
 
 def test_an_invitation_answered_from_the_portal_before_its_email_is_not_emailed(applicant):
-    invitation = invitation_of(signed_application(applicant))
+    invitation = invitation_of(signed_for(applicant))
     response_submit(
         invitation=invitation,
         data={"firma_facilidad": "5", "firma_oficina": "0"},
@@ -217,8 +211,8 @@ def test_one_reminder_after_the_configured_days_and_never_a_second(
     applicant, other_applicant, settings
 ):
     settings.SURVEYS_REMINDER_DAYS = 5
-    due = invitation_of(signed_application(applicant))
-    recent = invitation_of(signed_application(other_applicant))
+    due = invitation_of(signed_for(applicant))
+    recent = invitation_of(signed_for(other_applicant))
     emailed_days_ago(due, 6)
     emailed_days_ago(recent, 4)
 
@@ -243,18 +237,18 @@ def test_no_reminder_for_answered_expired_or_never_emailed_invitations(
     applicant, other_applicant, settings
 ):
     settings.SURVEYS_REMINDER_DAYS = 5
-    answered = invitation_of(signed_application(applicant))
+    answered = invitation_of(signed_for(applicant))
     response_submit(
         invitation=answered,
         data={"firma_facilidad": "4", "firma_oficina": "1"},
         contact_consent=False,
     )
-    expired = invitation_of(signed_application(other_applicant))
+    expired = invitation_of(signed_for(other_applicant))
     Invitation.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
     for invitation in (answered, expired):
         emailed_days_ago(invitation, 10)
     # and one made ten days ago whose email never went out
-    never_emailed = invitation_of(signed_application(linked_client()))
+    never_emailed = invitation_of(signed_for(linked_applicant()))
     Invitation.objects.filter(pk=never_emailed.pk).update(
         created_at=timezone.now() - timedelta(days=10)
     )
@@ -276,7 +270,7 @@ def test_after_a_real_commit_the_queued_task_emails_the_invitation(applicant):
     assert Survey.objects.filter(is_active=True).count() == 2
 
     # when the applicant signs, in a transaction that really commits
-    application = signed_application(applicant)
+    application = signed_for(applicant)
 
     # then the invitation's email task is in the queue, and running it sends the email once
     invitation = invitation_of(application)
