@@ -66,8 +66,15 @@ checks: venv
 	SIGNATURES_SEAL_PKCS12=/etc/isseg/sello.p12 SIGNATURES_SEAL_PASSWORD=no-es-el-demo \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
+# Each pass spreads its tests over PYTEST_WORKERS processes (pytest-xdist), each with its own test
+# database; PYTEST_WORKERS=0 runs them in this one. --dist loadgroup keeps the tests that share one
+# seeding (their xdist_group mark) in one process and hands out the others in pytest-django's
+# order, so each process still runs the transactional tests after the others.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
+
 pytest: venv
-	env -u DATABASE_URL $(VENV)/bin/pytest
+	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_PARALLEL)
 
 # Runs when DATABASE_URL names PostgreSQL or a local PostgreSQL answers on 127.0.0.1:5432;
 # REQUIRE_POSTGRES=1 (set by .ci/run) turns "no PostgreSQL" into a failure.
@@ -83,7 +90,7 @@ pytest-postgres: venv
 	  fi; \
 	fi; \
 	echo "Pruebas sobre PostgreSQL ($${url%%@*}@...)"; \
-	DATABASE_URL="$$url" $(VENV)/bin/pytest -p no:cacheprovider
+	DATABASE_URL="$$url" $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_PARALLEL)
 
 # Benchmarks (bench/README.md): every figure with its target, written to BENCHMARKS.md. Not part
 # of CI's pass or fail. BENCH_ARGS=--quick for small sizes; the full run takes 20-40 minutes.

@@ -16,7 +16,8 @@ from surveys.models import Response
 from tests.dashboard.tables import DASHBOARD, screen_tables
 from tests.demo.seeding import seed, seeded_for_a_while
 
-pytestmark = pytest.mark.django_db
+# One seeding for the module: its tests run in one process when the suite runs in several.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("seeded_history")]
 
 
 @pytest.fixture(scope="module")

@@ -125,6 +125,8 @@ def snapshot() -> dict:
 
 
 @pytest.mark.django_db
+# One seeding for the class: its tests run in one process when the suite runs in several.
+@pytest.mark.xdist_group("seeded_demo")
 class TestSeededDemo:
     @pytest.fixture
     def media_root(self, seeded):
