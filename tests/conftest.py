@@ -218,7 +218,8 @@ def seal(demo_pki, settings) -> Path:
 
 @pytest.fixture
 def product(db) -> LoanProduct:
-    """The demo's PC product: for active workers, the PC seniority bands and its rates."""
+    """The demo's PC product: for active workers, the PC seniority bands, 13.67 % a year and
+    1 % a year to the Fondo (tests/loans/factories.py)."""
     return LoanProductFactory(code="PC", name="Préstamo personal para trabajadores activos")
 
 
@@ -232,7 +233,7 @@ def complete_draft(applicant) -> LoanApplication:
 @pytest.fixture
 def signed(applicant) -> LoanApplication:
     """A complete draft signed by its applicant: the transition only, with no signed PDF (for
-    the tests of what comes after the signature)."""
+    the tests of what comes after the signature), committed (its survey invitation is there)."""
     return signed_for(applicant)
 
 
