@@ -125,3 +125,31 @@ def test_analysts_get_one_digest_of_new_signed_applications(
     assert complete_draft.folio in digest.body
     assert other.folio in digest.body
     assert "/admin/loans/loanapplication/?status__exact=signed" in digest.body
+
+
+def test_the_digest_goes_to_whoever_may_review_whatever_their_group_is_called(
+    complete_draft, applicant, staff
+):
+    """The recipients are the holders of the review permission (through a group or their own),
+    never a group's name: renaming «Analistas» must not silence the digest."""
+    from django.contrib.auth.models import Group, Permission
+
+    from loans.tasks import staff_digest
+    from tests.factories import UserFactory
+
+    Group.objects.filter(name="Analistas").update(name="Mesa de revisión")
+    renamed = UserFactory(is_staff=True, email="mesa@example.org")
+    renamed.groups.add(Group.objects.get(name="Mesa de revisión"))
+    direct = UserFactory(is_staff=True, email="directo@example.org")
+    direct.user_permissions.add(Permission.objects.get(codename="review_loanapplication"))
+    UserFactory(is_staff=True, email="sin-permiso@example.org")
+    UserFactory(is_staff=True, is_active=False, email="de-baja@example.org").groups.add(
+        Group.objects.get(name="Mesa de revisión")
+    )
+    sign(complete_draft, applicant)
+
+    assert staff_digest() == 1
+
+    [digest] = mail.outbox
+    # Superusers (the `staff` persona) may do everything, but the digest is the analysts'.
+    assert sorted(digest.to) == ["directo@example.org", "mesa@example.org"]
