@@ -3,7 +3,7 @@ Gerencia. The data migration 0006 creates them; `ensure_staff_groups` is also wh
 when a transactional test emptied the database. Running it again sets each group's permissions
 to exactly these."""
 
-from django.contrib.auth.management import create_permissions
+from isseg_portal.staff_permissions import permissions_create
 
 GROUPS = {
     "Analistas": [
@@ -37,13 +37,8 @@ GROUPS = {
 
 def ensure_staff_groups(apps) -> None:
     """Create the groups with exactly these permissions (``apps``: a migration's or Django's)."""
-    # Permissions are normally created after the last migration; the groups need them now.
     for label in ("loans", "affiliates"):
-        config = apps.get_app_config(label)
-        if getattr(config, "models_module", None) is None:
-            # A migration's app registry: create_permissions skips apps without models.
-            config.models_module = True
-        create_permissions(config, apps=apps, verbosity=0)
+        permissions_create(apps, label)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in GROUPS.items():
