@@ -33,7 +33,8 @@ from affiliates.models import (
 
 audit_log = logging.getLogger("isseg.audit")
 
-# Counters of failed link attempts, in the default cache every worker shares.
+# Counters of failed link attempts, in the counters' cache every worker shares
+# (RATELIMIT_USE_CACHE, which never evicts them: isseg_portal/counters.py).
 LINK_RATE_GROUP = "affiliates.link"
 
 
@@ -236,7 +237,7 @@ def _rate_limited_message(*, seconds_left: int) -> str:
 
 
 # --- Rate limit -------------------------------------------------------------------------------
-# django-ratelimit's counters, kept in the shared default cache. `get_usage` reads its `request`
+# django-ratelimit's counters, kept in the shared counters' cache. `get_usage` reads its `request`
 # argument only to match the method (not asked for: method=ALL) and to compute the key (here a
 # callable that returns the value we already have), so the service passes no request and keeps
 # the whole rule in one place, for any caller. The linking tests exercise this end to end; they

@@ -16,5 +16,9 @@ class PortalConfig(AppConfig):
                 session_mark_login(request)
 
         user_logged_in.connect(start_session_clocks, dispatch_uid="isseg_session_clocks")
+        # allauth's counters and TOTP markers in the cache alias that never evicts them.
+        from isseg_portal.counters import allauth_counters_route
+
+        allauth_counters_route()
         # Production checks of the portal's own settings (check --deploy).
         from isseg_portal import checks  # noqa: F401

@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A sign-in refused by the throttle answers 429 with Retry-After (the form keeps the email).
+    "isseg_portal.login_throttle.LoginThrottleMiddleware",
     "isseg_portal.sessions.SessionTimeoutMiddleware",
     "isseg_portal.middleware.StaffSecondFactorMiddleware",
     "isseg_portal.db_unavailable.DatabaseUnavailableMiddleware",
@@ -172,30 +174,47 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (shared by every process: rate limits, sessions' helpers) ------------------------
+# --- Cache (shared by every process) ---------------------------------------------------------
 # CACHE_URL: unset for Django's database cache (shared by all workers through the database),
-# redis://host:6379/0 for Redis.
+# redis://host:6379/0 for Redis. The rate limits' counters have their own alias, "ratelimit",
+# which never evicts a live entry (isseg_portal/counters.py): without Redis a database cache
+# that never culls, in its own table; with Redis the same server unless RATELIMIT_CACHE_URL
+# names another, whose maxmemory-policy must be noeviction (checked when a web process starts).
 CACHE_URL = os.environ.get("CACHE_URL", "")
-if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {
-        "default": {
+RATELIMIT_CACHE_URL = os.environ.get("RATELIMIT_CACHE_URL", "") or CACHE_URL
+
+
+def _cache(variable: str, url: str, *, counters: bool) -> dict:
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": CACHE_URL,
-            "KEY_PREFIX": "isseg",
+            "LOCATION": url,
+            "KEY_PREFIX": "isseg-limites" if counters else "isseg",
         }
-    }
-elif CACHE_URL in {"", "db://", "database"}:
-    CACHES = {
-        "default": {
+    if url in {"", "db://", "database"}:
+        if counters:
+            return {
+                "BACKEND": "isseg_portal.counters.CountersDatabaseCache",
+                "LOCATION": "portal_rate_limits",
+                # Written with each counter's own window; incr() re-saves with this one.
+                "TIMEOUT": 24 * 3600,
+                # Past this many rows each write deletes the expired ones (never a live one).
+                "OPTIONS": {"MAX_ENTRIES": 5000},
+            }
+        return {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
-            # The database cache re-saves a counter on incr() with the default timeout, so the
-            # default must outlast the longest rate-limit window (15 minutes).
             "TIMEOUT": 3600,
         }
-    }
-else:
-    raise ImproperlyConfigured(f"Unsupported CACHE_URL scheme: {CACHE_URL.split(':', 1)[0]}")
+    raise ImproperlyConfigured(f"Unsupported {variable} scheme: {url.split(':', 1)[0]}")
+
+
+CACHES = {
+    "default": _cache("CACHE_URL", CACHE_URL, counters=False),
+    "ratelimit": _cache("RATELIMIT_CACHE_URL", RATELIMIT_CACHE_URL, counters=True),
+}
+# django-ratelimit's counters (/verificar/, linking an account) in the same alias.
+RATELIMIT_USE_CACHE = "ratelimit"
 
 # --- Authentication (django-allauth) ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -228,7 +247,10 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ISSEG Préstamos en línea] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
-# allauth's rate limits are kept in the default cache, which every worker shares.
+# allauth's rate limits, kept in the "ratelimit" cache alias (isseg_portal/counters.py). Failed
+# sign-ins are throttled by the portal instead (isseg_portal/login_throttle.py, settings below):
+# "login_failed" here counts only the second factor's codes, per account, once the password was
+# right (allauth.mfa), and per address.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
@@ -237,6 +259,21 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
 }
+ACCOUNT_ADAPTER = "isseg_portal.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "isseg_portal.accounts.SignupForm"}
+# Failed sign-ins (isseg_portal/login_throttle.py). Per account and address (an IPv6 client: its
+# /64), LOGIN_FREE_ATTEMPTS wrong passwords, then a wait before each next one that doubles from
+# LOGIN_FIRST_DELAY_SECONDS up to LOGIN_MAX_DELAY_SECONDS, forgotten LOGIN_FORGET_SECONDS after the
+# last attempt; the owner at another address is never held back. Per address, whatever the
+# account, LOGIN_ADDRESS_FAILURES within LOGIN_ADDRESS_WINDOW_SECONDS. The owner is emailed (once
+# a day at most) after LOGIN_GUESSING_NOTICE_FAILURES failures on the account within an hour.
+LOGIN_FREE_ATTEMPTS = env_int("LOGIN_FREE_ATTEMPTS", 5)
+LOGIN_FIRST_DELAY_SECONDS = env_int("LOGIN_FIRST_DELAY_SECONDS", 30)
+LOGIN_MAX_DELAY_SECONDS = env_int("LOGIN_MAX_DELAY_SECONDS", 15 * 60)
+LOGIN_FORGET_SECONDS = env_int("LOGIN_FORGET_SECONDS", 24 * 3600)
+LOGIN_ADDRESS_FAILURES = env_int("LOGIN_ADDRESS_FAILURES", 10)
+LOGIN_ADDRESS_WINDOW_SECONDS = env_int("LOGIN_ADDRESS_WINDOW_SECONDS", 60)
+LOGIN_GUESSING_NOTICE_FAILURES = env_int("LOGIN_GUESSING_NOTICE_FAILURES", 10)
 
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client, override_settings
 
 from demo.pki.authority import DEMO_SEAL_PASSWORD, DemoPKI
@@ -29,7 +29,7 @@ from tests.signatures.credentials import Credentials
 
 @pytest.fixture(autouse=True)
 def _clear_cache(request):
-    # Rate-limit counters live in the (database) cache; each test that uses the database
+    # Rate-limit counters live in the (database) caches; each test that uses the database
     # starts with none. Tests without database access have no cache to clear.
     uses_db = request.node.get_closest_marker("django_db") or {
         "db",
@@ -45,10 +45,16 @@ def _clear_cache(request):
         if transactional:
             # The transactional test before this one emptied the database when it ended.
             migration_data()
-        cache.clear()
+        caches_clear()
     yield
     if uses_db:
-        cache.clear()
+        caches_clear()
+
+
+def caches_clear() -> None:
+    # The default cache and the rate limits' counters ("ratelimit").
+    for alias in caches:
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)

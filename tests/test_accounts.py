@@ -8,6 +8,7 @@ from allauth.account import app_settings as allauth_settings
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -27,14 +28,6 @@ def _is_signed_in(client) -> bool:
     """What the header shows: signed-in people get "Cerrar sesión", the others "Iniciar sesión"."""
     nav = element(client.get(reverse("home")), "nav")
     return "Cerrar sesión" in nav
-
-
-def _key_rate(rates: str) -> int:
-    """How many attempts a "N/period/key" allauth rate allows (e.g. "10/m/ip,5/5m/key" -> 5)."""
-    for rate in rates.split(","):
-        if rate.strip().endswith("/key"):
-            return int(rate.split("/")[0])
-    raise AssertionError(f"no per-key rate in {rates!r}")
 
 
 # --- Sign up and email verification --------------------------------------------------------
@@ -136,6 +129,26 @@ def test_signing_up_with_a_taken_email_tells_the_owner_in_spanish(anonymous, mai
     assert _link_in(mailoutbox[0].body, "/cuenta/password/reset/")
 
 
+def test_sign_up_hashes_one_password_whether_or_not_the_email_is_taken(anonymous, settings):
+    # The new account's password is hashed (the slowest step of signing up); with a taken email
+    # the same work is done, so the time of the answer does not say whether the email exists.
+    from tests.hashers import CountingHasher
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingHasher"]
+    taken = UserFactory()
+
+    def hashes_to_sign_up(email: str) -> int:
+        CountingHasher.computed = 0
+        response = Client().post(
+            reverse("account_signup"),
+            {"email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        )
+        assert response.status_code == 302
+        return CountingHasher.computed
+
+    assert hashes_to_sign_up(taken.email) == hashes_to_sign_up("nueva@example.org") == 1
+
+
 # --- Sign in and sign out -------------------------------------------------------------------
 
 
@@ -171,24 +184,27 @@ def test_a_wrong_password_shows_a_spanish_error(anonymous):
     assert not _is_signed_in(anonymous)
 
 
-def test_failed_sign_ins_are_limited_per_account(anonymous):
-    # Given someone who has guessed wrong as many times as the per-account limit allows
+def test_failed_sign_ins_are_slowed_down_per_account_and_address(anonymous):
+    # Given someone who has guessed wrong as many times as an account and address may for free
+    # (tests/test_rate_limits.py: the growing wait, the owner elsewhere, the notice)
     user = UserFactory()
-    attempts = _key_rate(settings.ACCOUNT_RATE_LIMITS["login_failed"])
-    for _ in range(attempts):
+    for _ in range(settings.LOGIN_FREE_ATTEMPTS):
         response = anonymous.post(
             reverse("account_login"), {"login": user.email, "password": "no-es-la-clave"}
         )
         assert "no son correctas" in text_of(response)
 
-    # When they try again, even with the right password
+    # When they try again at once, even with the right password
     response = anonymous.post(
         reverse("account_login"), {"login": user.email, "password": DEFAULT_PASSWORD}
     )
 
-    # Then the portal refuses, in Spanish, and does not sign them in
-    assert response.status_code == 200
-    assert "Demasiados intentos fallidos. Inténtelo más tarde." in text_of(response)
+    # Then the portal answers 429, says in Spanish how long to wait, keeps the email typed and
+    # does not sign them in
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Demasiados intentos de inicio de sesión sin éxito" in text_of(response)
+    assert f'value="{user.email}"' in element(response, "main")
     assert not _is_signed_in(anonymous)
 
 
