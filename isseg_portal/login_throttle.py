@@ -22,6 +22,7 @@ answers say nothing about which accounts exist.
 """
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ from django.utils.translation import ngettext
 from isseg_portal.background import enqueue_on_commit
 from isseg_portal.client_ip import client_ip, client_network
 from isseg_portal.counters import counters_cache
+
+audit_log = logging.getLogger("isseg.audit")
 
 # The throttle's clock (seconds since the epoch); the tests move it instead of waiting.
 clock = time.time
@@ -178,6 +181,10 @@ def attempt_failed(attempt: Attempt) -> None:
         return
     user_id = _account_user_id(attempt.account)
     if user_id is not None:
+        audit_log.warning(
+            "Repeated failed sign-ins on account %s within an hour; its owner is told by email.",
+            user_id,
+        )
         enqueue_on_commit(password_guessing_notify, user_id)
 
 

@@ -128,6 +128,26 @@ def test_a_used_totp_code_stays_used_after_a_flood_of_the_cache():
     assert not TOTP(totp.instance).validate_code(code)
 
 
+def test_the_second_factor_s_limit_holds_after_a_flood_of_the_cache():
+    # Given someone with the password who has used up the tries at the account's TOTP code
+    user = UserFactory(is_staff=True)
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    client = from_address(OWNER)
+    assert sign_in(client, user.email, DEFAULT_PASSWORD)["Location"] == reverse("mfa_authenticate")
+    wrong = format((int(current_code(secret)) + 500_000) % 1_000_000, "06d")
+    for _ in range(5):
+        client.post(reverse("mfa_authenticate"), {"code": wrong})
+
+    # When the cache is flooded
+    flood_the_default_cache()
+
+    # Then even the right code is refused
+    response = client.post(reverse("mfa_authenticate"), {"code": current_code(secret)})
+    assert "Demasiados intentos" in text_of(response)
+    assert not is_signed_in(client)
+
+
 def test_two_addresses_of_one_ipv6_64_share_a_django_ratelimit_counter(settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
