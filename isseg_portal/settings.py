@@ -196,7 +196,8 @@ def _cache(variable: str, url: str, *, counters: bool) -> dict:
             return {
                 "BACKEND": "isseg_portal.counters.CountersDatabaseCache",
                 "LOCATION": "portal_rate_limits",
-                # Written with each counter's own window; incr() re-saves with this one.
+                # Each counter is written with its window's timeout, but incr() re-saves with this
+                # one (django-ratelimit): it must outlast the longest window (/verificar/'s hour).
                 "TIMEOUT": 24 * 3600,
                 # Past this many rows each write deletes the expired ones (never a live one).
                 "OPTIONS": {"MAX_ENTRIES": 5000},
