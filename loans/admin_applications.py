@@ -31,18 +31,28 @@ from loans.selectors import affiliate_facts, product_terms
 from loans.services import (
     ApplicationError,
     TransferData,
+    TransferInvalid,
     application_approve,
     application_register_payment,
     application_reject,
     application_return,
     application_take_for_review,
+    transfer_problems,
 )
 from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
-from loans.workflow import ALLOWED_TRANSITIONS, STAFF_ACTIONS, StaffAction
+from loans.workflow import ALLOWED_TRANSITIONS, STAFF_ACTIONS, ApplicationStatus, StaffAction
 from signatures.models import SignedDocument
 
 
-class ReturnForm(forms.Form):
+class ActionForm(forms.Form):
+    """The form of an action's confirmation page, which knows the application it acts on."""
+
+    def __init__(self, *args, application: LoanApplication, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.application = application
+
+
+class ReturnForm(ActionForm):
     reason = forms.CharField(
         label=_("Qué debe corregir el solicitante"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -50,7 +60,7 @@ class ReturnForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(ActionForm):
     reason_code = forms.ChoiceField(label=_("Motivo"), choices=RejectionReason.choices)
     details = forms.CharField(
         label=_("Explicación para el solicitante"),
@@ -59,21 +69,64 @@ class RejectForm(forms.Form):
     )
 
 
-class PaymentForm(forms.Form):
-    spei_reference = forms.CharField(label=_("Referencia SPEI"), max_length=40)
-    paid_on = forms.DateField(
-        label=_("Fecha de pago"), widget=forms.DateInput(attrs={"type": "date"})
+class PaymentForm(ActionForm):
+    """The SPEI transfer. Every problem is said at once: the fields' own, and those the
+    service would find (`transfer_problems`) on the fields that could be read. The service
+    checks again under the lock."""
+
+    spei_reference = forms.CharField(
+        label=_("Referencia SPEI"),
+        max_length=40,
+        error_messages={"required": _("Escribe la referencia de la transferencia SPEI.")},
     )
-    amount = forms.DecimalField(label=_("Monto pagado"), max_digits=12, decimal_places=2)
-    clabe = forms.CharField(label=_("CLABE de destino"), min_length=18, max_length=18)
+    paid_on = forms.DateField(
+        label=_("Fecha de pago"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Escribe la fecha de pago."),
+            "invalid": _("La fecha de pago no es una fecha válida (día, mes y año)."),
+        },
+    )
+    amount = forms.DecimalField(
+        label=_("Monto pagado"),
+        max_digits=12,
+        decimal_places=2,
+        error_messages={
+            "required": _("Escribe el monto pagado."),
+            "invalid": _("Escribe el monto pagado en pesos, con punto para los centavos."),
+        },
+    )
+    clabe = forms.CharField(
+        label=_("CLABE de destino"),
+        min_length=18,
+        max_length=18,
+        error_messages={"required": _("Escribe la CLABE de destino.")},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.application.status != ApplicationStatus.APPROVED:
+            # Not payable now: the service says so (a conflict of state), not the fields.
+            return cleaned
+        problems = transfer_problems(
+            application=self.application,
+            spei_reference=cleaned.get("spei_reference"),
+            paid_on=cleaned.get("paid_on"),
+            amount=cleaned.get("amount"),
+            clabe=cleaned.get("clabe"),
+        )
+        for field, field_messages in problems.items():
+            for message in field_messages:
+                self.add_error(field, message)
+        return cleaned
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(ActionForm):
     """Nothing to fill in: the POST itself is the confirmation."""
 
 
 # What each action of `loans.workflow.STAFF_ACTIONS` asks for on its confirmation page.
-ACTION_FORMS: dict[str, type[forms.Form]] = {
+ACTION_FORMS: dict[str, type[ActionForm]] = {
     "revisar": ConfirmForm,
     "devolver": ReturnForm,
     "rechazar": RejectForm,
@@ -276,13 +329,21 @@ class LoanApplicationAdmin(admin.ModelAdmin):
             # (allauth's page, which comes back here).
             raise ReauthenticationRequired()
         change_url = reverse("admin:loans_loanapplication_change", args=[application.pk])
-        form = ACTION_FORMS[action.name](request.POST if request.method == "POST" else None)
+        form = ACTION_FORMS[action.name](
+            request.POST if request.method == "POST" else None, application=application
+        )
         status = 200
         if request.method == "POST":
             status = 400
             if form.is_valid():
                 try:
                     _perform(action, request, application, form.cleaned_data)
+                except TransferInvalid as error:
+                    # What was typed is wrong (found again under the lock): a 400, like the
+                    # form's own checks, each message by its field.
+                    for field, field_messages in error.errors.items():
+                        for message in field_messages:
+                            form.add_error(field, message)
                 except ApplicationError as error:
                     # The rules refused: say why on the same page, keeping what was typed.
                     form.add_error(None, error.message)

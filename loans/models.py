@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import AffiliateStatus
@@ -724,6 +725,13 @@ class Payment(models.Model):
         verbose_name_plural = _("pagos")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # One transfer pays one loan: its reference (SPEI's clave de rastreo) is registered
+            # once, whatever its case. Payments imported without one are not compared.
+            models.UniqueConstraint(
+                Upper("spei_reference"),
+                condition=~Q(spei_reference=""),
+                name="payment_spei_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -69,7 +69,9 @@ DOCUMENTS: tuple[tuple[str, str, Callable[[], bytes]], ...] = (
     (DocumentKind.PROOF_OF_ADDRESS, "recibo luz.png", lambda: image_bytes("PNG")),
     (DocumentKind.BANK_STATEMENT, "estado.jpg", lambda: image_bytes("JPEG")),
 )
-SPEI_REFERENCE = "ISSEG20261121000123"
+# The SPEI reference of each application's transfer: one transfer pays one loan, so each has
+# its own ("ISSEG" and the folio's digits).
+SPEI_REFERENCE_PREFIX = "ISSEG"
 
 
 @contextmanager
@@ -204,15 +206,20 @@ def approve(application: LoanApplication, *, analyst, authorizer) -> LoanApplica
 
 def transfer_for(application: LoanApplication, **changes) -> TransferData:
     """The SPEI transfer Tesorería registers for `application`, exactly its own (`changes`
-    replace any field)."""
+    replace any field); its reference is the application's (`spei_reference_of`)."""
     data = {
-        "spei_reference": SPEI_REFERENCE,
+        "spei_reference": spei_reference_of(application),
         "paid_on": timezone.localdate(),
         "amount": application.net_to_receive,
         "clabe": application.clabe,
     }
     data.update(changes)
     return TransferData(**data)
+
+
+def spei_reference_of(application: LoanApplication) -> str:
+    """The reference of the transfer that pays `application`: ISSEG and its folio's digits."""
+    return SPEI_REFERENCE_PREFIX + "".join(c for c in application.folio if c.isdigit())
 
 
 def pay(application: LoanApplication, *, analyst, authorizer, treasurer) -> LoanApplication:
