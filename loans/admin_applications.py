@@ -27,7 +27,7 @@ from isseg_portal.client_ip import client_ip
 from isseg_portal.reauthentication import recently_authenticated
 from loans.eligibility import evaluate
 from loans.models import AuditChainCheck, LoanApplication, RejectionReason
-from loans.selectors import affiliate_facts, product_terms
+from loans.selectors import affiliate_facts, clabe_shared_with, product_terms
 from loans.services import (
     ApplicationError,
     TransferData,
@@ -425,6 +425,7 @@ def review_context(application: LoanApplication) -> dict:
     contract = application_signed_contract(application)
     sealed = contract is not None and contract.kind == SEALED_CONTRACT_KIND
     return {
+        "clabe_sharing": clabe_sharing(application),
         "status_with_seal": status_with_seal(application, sealed=sealed),
         "affiliate_as_of": format_synced_at(affiliate.synced_at),
         "comparison": comparison,
@@ -434,6 +435,31 @@ def review_context(application: LoanApplication) -> dict:
         "contract_report": contract.validation_report if contract else None,
         "events": application.events.select_related("actor").order_by("sequence"),
         "audit": AuditChainCheck.objects.order_by("-checked_at").first(),
+    }
+
+
+# How many of the other applications with the same CLABE the page names.
+CLABE_SHARING_SHOWN = 20
+
+
+def clabe_sharing(application: LoanApplication) -> dict | None:
+    """The other affiliates' applications with this one's CLABE (`clabe_shared_with`): how
+    many, the first folios with their pages, and whether the applicant confirmed the CLABE is
+    theirs. None when there are none. Two queries whatever their number."""
+    others = clabe_shared_with(clabe=application.clabe, affiliate_id=application.affiliate_id)
+    folios = list(others.order_by("folio").values_list("pk", "folio")[: CLABE_SHARING_SHOWN + 1])
+    if not folios:
+        return None
+    count = len(folios) if len(folios) <= CLABE_SHARING_SHOWN else others.count()
+    return {
+        "count": count,
+        "last_digits": application.clabe[-4:],
+        "others": [
+            (folio, reverse("admin:loans_loanapplication_change", args=[pk]))
+            for pk, folio in folios[:CLABE_SHARING_SHOWN]
+        ],
+        "more": count > CLABE_SHARING_SHOWN,
+        "confirmed_at": application.clabe_shared_confirmed_at,
     }
 
 

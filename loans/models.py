@@ -425,6 +425,11 @@ class LoanApplication(models.Model):
     account_is_own = models.BooleanField(
         _("la cuenta está a nombre del solicitante"), default=False
     )
+    # The CLABE was already in another affiliate's application when it was saved, and the
+    # applicant confirmed it is theirs then (loans.services.application_save_bank_account).
+    clabe_shared_confirmed_at = models.DateTimeField(
+        _("confirmó que la CLABE compartida es suya"), null=True, blank=True, editable=False
+    )
     privacy_accepted_at = models.DateTimeField(
         _("aceptó el aviso de privacidad"), null=True, blank=True
     )

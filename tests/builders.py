@@ -11,8 +11,9 @@ would have done for it, without the requests. Two kinds of function:
   application that exists, each by the person who takes it (staff personas, with `.user`).
 
 A draft holds the same data every time (AMOUNT over QUINCENAS, PHONE, EMAIL, VALID_CLABE and the
-three DOCUMENTS), so a test can look for them on a page. Its documents land in MEDIA_ROOT, which
-the `media_root` fixture points at the test's tmp_path.
+three DOCUMENTS), so a test can look for them on a page; only a second affiliate's draft gets a
+CLABE of its own (`clabe_of`). Its documents land in MEDIA_ROOT, which the `media_root` fixture
+points at the test's tmp_path.
 
 Every step from the signature on stands for a request that committed: what follows the commit
 (the survey's invitation, the tasks queued) has happened when the function returns (see
@@ -114,12 +115,22 @@ def draft_for(
     ).application
 
 
+def clabe_of(affiliate) -> str:
+    """VALID_CLABE, unless another affiliate's application already has it: then one of this
+    affiliate's own (a CLABE in two people's applications asks the second to confirm it)."""
+    if LoanApplication.objects.filter(clabe=VALID_CLABE).exclude(affiliate=affiliate).exists():
+        return with_check_digit(f"00218071{affiliate.pk:09d}")
+    return VALID_CLABE
+
+
 def draft_with_account_for(client, product: LoanProduct | None = None, **terms) -> LoanApplication:
-    """A draft with steps 2 and 3 saved (contact, CLABE): the documents' step is open."""
+    """A draft with steps 2 and 3 saved (contact, CLABE): the documents' step is open. The
+    CLABE is VALID_CLABE, or the affiliate's own when another affiliate has that one
+    (`clabe_of`)."""
     application = draft_for(client, product, **terms)
     application_save_contact(application=application, phone=PHONE, email=EMAIL)
     return application_save_bank_account(
-        application=application, clabe=VALID_CLABE, account_is_own=True
+        application=application, clabe=clabe_of(client.affiliate), account_is_own=True
     )
 
 
