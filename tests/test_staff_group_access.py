@@ -17,10 +17,17 @@ from affiliates.models import Affiliate, AffiliateLink
 from loans.models import LoanApplication
 from surveys.models import Invitation, Survey
 from tests.builders import pay, signed_for
-from tests.factories import UserFactory
-from tests.logins import client_for, linked_applicant
+from tests.logins import linked_applicant
 
 GROUPS = ("Analistas", "Autorizadores", "Tesorería", "Gerencia")
+# The persona of tests/conftest.py in each group (a member, logged in; the fixture also puts
+# the groups back if a transactional test emptied them).
+PERSONAS = {
+    "Analistas": "analyst",
+    "Autorizadores": "authorizer",
+    "Tesorería": "treasurer",
+    "Gerencia": "manager",
+}
 
 # Which admin models each group may view (list and pages) and change.
 VIEWS = {
@@ -76,29 +83,25 @@ SEES = {
 }
 
 
-def member_of(name: str):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=name))
-    return user
+def member_of(request, group: str):
+    """The persona of `group` (a member of that group only), logged in."""
+    return request.getfixturevalue(PERSONAS[group])
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_each_group_views_and_changes_only_its_admin_models(db, group):
-    from tests.conftest import migration_data
-
-    migration_data()
-    request = RequestFactory().get("/admin/")
-    request.user = member_of(group)
+def test_each_group_views_and_changes_only_its_admin_models(group, request):
+    admin_request = RequestFactory().get("/admin/")
+    admin_request.user = member_of(request, group).user
 
     viewable = {
         model._meta.label_lower
         for model, model_admin in admin.site._registry.items()
-        if model_admin.has_view_permission(request)
+        if model_admin.has_view_permission(admin_request)
     }
     changeable = {
         model._meta.label_lower
         for model, model_admin in admin.site._registry.items()
-        if model_admin.has_change_permission(request)
+        if model_admin.has_change_permission(admin_request)
     }
 
     assert viewable == VIEWS[group]
@@ -146,8 +149,8 @@ def pages_of(application) -> list[str]:
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_the_personal_data_each_group_sees_in_the_admin(paid_world, group):
-    client = client_for(member_of(group))
+def test_the_personal_data_each_group_sees_in_the_admin(paid_world, group, request):
+    client = member_of(request, group)
     found: set[str] = set()
     reached = []
     for url in pages_of(paid_world):
@@ -175,16 +178,13 @@ def test_gerencia_keeps_the_dashboard_and_the_questionnaires(manager):
         assert manager.get(reverse(name)).status_code == 403
 
 
-def test_the_migration_takes_only_those_permissions_from_an_existing_gerencia(db):
+def test_the_migration_takes_only_those_permissions_from_an_existing_gerencia(manager):
     import importlib
 
     from django.apps import apps
     from django.contrib.auth.models import Permission
 
-    from tests.conftest import migration_data
-
     migration = importlib.import_module("loans.migrations.0015_gerencia_without_personal_data")
-    migration_data()
     gerencia = Group.objects.get(name="Gerencia")
     # The group as the earlier migrations left it, plus a permission given by hand.
     personal = Permission.objects.filter(

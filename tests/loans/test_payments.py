@@ -240,11 +240,8 @@ def test_two_treasurers_using_one_reference_at_once_pay_one_loan_and_the_other_i
 
     from django.db import connection, connections
 
-    from tests.conftest import migration_data
-
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writer at a time; the race is PostgreSQL's to prove.")
-    migration_data()
     reviewer, authorizer = member("Analistas"), member("Autorizadores")
     treasurers = [member("Tesorería"), member("Tesorería")]
     applications = [signed_for(linked_applicant()) for _index in range(2)]
