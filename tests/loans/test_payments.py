@@ -71,7 +71,7 @@ def assert_unpaid(application) -> None:
 # --- Separation of duties: neither the reviewer nor the approver pays -----------------------
 
 
-def test_whoever_approved_cannot_register_the_payment_not_even_a_superuser(signed, analyst):
+def test_whoever_approved_cannot_register_the_payment_not_even_a_superuser(signed, analyst, caplog):
     boss = superuser()
     reviewed_by(signed, analyst.user)
     approved_by(signed, boss)
@@ -84,6 +84,10 @@ def test_whoever_approved_cannot_register_the_payment_not_even_a_superuser(signe
     assert "Tú aprobaste la solicitud" in refused.value.message
     assert refused.value.code == "separation_of_duties"
     assert_unpaid(signed)
+    # The attempt is in the log, as an approval by the reviewer is.
+    assert f"Separación de funciones: {boss.pk} no puede llevar {signed.folio} a disbursed" in (
+        caplog.text
+    )
 
 
 def test_whoever_reviewed_cannot_register_the_payment(signed, authorizer):
