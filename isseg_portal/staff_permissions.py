@@ -28,3 +28,13 @@ def group_permissions_add(apps, *, group: str, app_label: str, codenames: Iterab
     granted.permissions.add(
         *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
     )
+
+
+def group_permissions_remove(apps, *, group: str, app_label: str, codenames: Iterable[str]) -> None:
+    """Take these permissions of `app_label` from `group`, if it exists; others it has stay."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for granted in Group.objects.filter(name=group):
+        granted.permissions.remove(
+            *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+        )

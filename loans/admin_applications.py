@@ -27,22 +27,32 @@ from isseg_portal.client_ip import client_ip
 from isseg_portal.reauthentication import recently_authenticated
 from loans.eligibility import evaluate
 from loans.models import AuditChainCheck, LoanApplication, RejectionReason
-from loans.selectors import affiliate_facts, product_terms
+from loans.selectors import affiliate_facts, clabe_shared_with, product_terms
 from loans.services import (
     ApplicationError,
     TransferData,
+    TransferInvalid,
     application_approve,
     application_register_payment,
     application_reject,
     application_return,
     application_take_for_review,
+    transfer_problems,
 )
 from loans.signing import SEALED_CONTRACT_KIND, application_signed_contract
-from loans.workflow import ALLOWED_TRANSITIONS, STAFF_ACTIONS, StaffAction
+from loans.workflow import ALLOWED_TRANSITIONS, STAFF_ACTIONS, ApplicationStatus, StaffAction
 from signatures.models import SignedDocument
 
 
-class ReturnForm(forms.Form):
+class ActionForm(forms.Form):
+    """The form of an action's confirmation page, which knows the application it acts on."""
+
+    def __init__(self, *args, application: LoanApplication, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.application = application
+
+
+class ReturnForm(ActionForm):
     reason = forms.CharField(
         label=_("Qué debe corregir el solicitante"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -50,7 +60,7 @@ class ReturnForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(ActionForm):
     reason_code = forms.ChoiceField(label=_("Motivo"), choices=RejectionReason.choices)
     details = forms.CharField(
         label=_("Explicación para el solicitante"),
@@ -59,21 +69,64 @@ class RejectForm(forms.Form):
     )
 
 
-class PaymentForm(forms.Form):
-    spei_reference = forms.CharField(label=_("Referencia SPEI"), max_length=40)
-    paid_on = forms.DateField(
-        label=_("Fecha de pago"), widget=forms.DateInput(attrs={"type": "date"})
+class PaymentForm(ActionForm):
+    """The SPEI transfer. Every problem is said at once: the fields' own, and those the
+    service would find (`transfer_problems`) on the fields that could be read. The service
+    checks again under the lock."""
+
+    spei_reference = forms.CharField(
+        label=_("Referencia SPEI"),
+        max_length=40,
+        error_messages={"required": _("Escribe la referencia de la transferencia SPEI.")},
     )
-    amount = forms.DecimalField(label=_("Monto pagado"), max_digits=12, decimal_places=2)
-    clabe = forms.CharField(label=_("CLABE de destino"), min_length=18, max_length=18)
+    paid_on = forms.DateField(
+        label=_("Fecha de pago"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Escribe la fecha de pago."),
+            "invalid": _("La fecha de pago no es una fecha válida (día, mes y año)."),
+        },
+    )
+    amount = forms.DecimalField(
+        label=_("Monto pagado"),
+        max_digits=12,
+        decimal_places=2,
+        error_messages={
+            "required": _("Escribe el monto pagado."),
+            "invalid": _("Escribe el monto pagado en pesos, con punto para los centavos."),
+        },
+    )
+    clabe = forms.CharField(
+        label=_("CLABE de destino"),
+        min_length=18,
+        max_length=18,
+        error_messages={"required": _("Escribe la CLABE de destino.")},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.application.status != ApplicationStatus.APPROVED:
+            # Not payable now: the service says so (a conflict of state), not the fields.
+            return cleaned
+        problems = transfer_problems(
+            application=self.application,
+            spei_reference=cleaned.get("spei_reference"),
+            paid_on=cleaned.get("paid_on"),
+            amount=cleaned.get("amount"),
+            clabe=cleaned.get("clabe"),
+        )
+        for field, field_messages in problems.items():
+            for message in field_messages:
+                self.add_error(field, message)
+        return cleaned
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(ActionForm):
     """Nothing to fill in: the POST itself is the confirmation."""
 
 
 # What each action of `loans.workflow.STAFF_ACTIONS` asks for on its confirmation page.
-ACTION_FORMS: dict[str, type[forms.Form]] = {
+ACTION_FORMS: dict[str, type[ActionForm]] = {
     "revisar": ConfirmForm,
     "devolver": ReturnForm,
     "rechazar": RejectForm,
@@ -276,13 +329,21 @@ class LoanApplicationAdmin(admin.ModelAdmin):
             # (allauth's page, which comes back here).
             raise ReauthenticationRequired()
         change_url = reverse("admin:loans_loanapplication_change", args=[application.pk])
-        form = ACTION_FORMS[action.name](request.POST if request.method == "POST" else None)
+        form = ACTION_FORMS[action.name](
+            request.POST if request.method == "POST" else None, application=application
+        )
         status = 200
         if request.method == "POST":
             status = 400
             if form.is_valid():
                 try:
                     _perform(action, request, application, form.cleaned_data)
+                except TransferInvalid as error:
+                    # What was typed is wrong (found again under the lock): a 400, like the
+                    # form's own checks, each message by its field.
+                    for field, field_messages in error.errors.items():
+                        for message in field_messages:
+                            form.add_error(field, message)
                 except ApplicationError as error:
                     # The rules refused: say why on the same page, keeping what was typed.
                     form.add_error(None, error.message)
@@ -364,6 +425,7 @@ def review_context(application: LoanApplication) -> dict:
     contract = application_signed_contract(application)
     sealed = contract is not None and contract.kind == SEALED_CONTRACT_KIND
     return {
+        "clabe_sharing": clabe_sharing(application),
         "status_with_seal": status_with_seal(application, sealed=sealed),
         "affiliate_as_of": format_synced_at(affiliate.synced_at),
         "comparison": comparison,
@@ -373,6 +435,31 @@ def review_context(application: LoanApplication) -> dict:
         "contract_report": contract.validation_report if contract else None,
         "events": application.events.select_related("actor").order_by("sequence"),
         "audit": AuditChainCheck.objects.order_by("-checked_at").first(),
+    }
+
+
+# How many of the other applications with the same CLABE the page names.
+CLABE_SHARING_SHOWN = 20
+
+
+def clabe_sharing(application: LoanApplication) -> dict | None:
+    """The other affiliates' applications with this one's CLABE (`clabe_shared_with`): how
+    many, the first folios with their pages, and whether the applicant confirmed the CLABE is
+    theirs. None when there are none. Two queries whatever their number."""
+    others = clabe_shared_with(clabe=application.clabe, affiliate_id=application.affiliate_id)
+    folios = list(others.order_by("folio").values_list("pk", "folio")[: CLABE_SHARING_SHOWN + 1])
+    if not folios:
+        return None
+    count = len(folios) if len(folios) <= CLABE_SHARING_SHOWN else others.count()
+    return {
+        "count": count,
+        "last_digits": application.clabe[-4:],
+        "others": [
+            (folio, reverse("admin:loans_loanapplication_change", args=[pk]))
+            for pk, folio in folios[:CLABE_SHARING_SHOWN]
+        ],
+        "more": count > CLABE_SHARING_SHOWN,
+        "confirmed_at": application.clabe_shared_confirmed_at,
     }
 
 

@@ -92,6 +92,7 @@ def payment_batch_view(request: HttpRequest) -> HttpResponse:
         count=Count("pk"),
         total=Sum("net_to_receive", default=Decimal("0.00")),
         seal_pending=Count("pk", filter=Q(sealed=False)),
+        shared_clabe=Count("pk", filter=Q(clabe_shared=True)),
     )
     return TemplateResponse(
         request,

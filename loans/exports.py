@@ -24,7 +24,7 @@ from affiliates.models import Employer
 from isseg_portal.formatting import CENT, spreadsheet_safe
 from loans.models import ApplicationStatus, LoanApplication
 from loans.paydays import payment_dates
-from loans.selectors import application_quote
+from loans.selectors import application_quote, clabe_shared_annotation
 from loans.signing import SEALED_CONTRACT_KIND
 from signatures.models import SignedDocument
 
@@ -40,6 +40,7 @@ PAYMENT_BATCH_HEADER = (
     "monto",
     "referencia_sugerida",
     "sello",
+    "clabe_compartida",
 )
 DEDUCTIONS_HEADER = (
     "curp",
@@ -55,18 +56,22 @@ DEDUCTIONS_HEADER = (
 REFERENCE_MAX_LENGTH = 40
 SEALED = "si"
 SEAL_PENDING = "pendiente"
+CLABE_SHARED = "si"
+CLABE_NOT_SHARED = "no"
 
 
 def awaiting_payment() -> QuerySet[LoanApplication]:
     """Approved applications with no transfer registered yet, by folio.
 
     Each carries `sealed`: whether the institute's seal is already on its contract (the seal
-    task runs after approval and may be pending while a TSA or OCSP service is down).
+    task runs after approval and may be pending while a TSA or OCSP service is down); and
+    `clabe_shared`: whether its CLABE is in another affiliate's application
+    (`selectors.clabe_shared_with`), for Tesorería to look at before paying.
     """
     sealed = SignedDocument.objects.filter(kind=SEALED_CONTRACT_KIND, reference=OuterRef("folio"))
     return (
         LoanApplication.objects.filter(status=S.APPROVED, transfer__isnull=True)
-        .annotate(sealed=Exists(sealed))
+        .annotate(sealed=Exists(sealed), clabe_shared=clabe_shared_annotation())
         .select_related("affiliate")
         .order_by("folio")
     )
@@ -85,6 +90,7 @@ def payment_batch_rows(applications: Iterable[LoanApplication]) -> list[list[str
             _amount(application.net_to_receive),
             suggested_reference(application.folio),
             SEALED if application.sealed else SEAL_PENDING,
+            CLABE_SHARED if application.clabe_shared else CLABE_NOT_SHARED,
         ]
         for application in applications
     ]

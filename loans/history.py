@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from affiliates.models import Affiliate
@@ -63,6 +64,7 @@ def applications_import(*, records: Sequence[HistoricalApplication]) -> list[Loa
     written) when a history is not a path the state machine allows."""
     for record in records:
         _check_path(record)
+    _check_references(records)
     with transaction.atomic():
         return [_import_one(record) for record in sorted(records, key=lambda r: r.received_at)]
 
@@ -79,6 +81,33 @@ def _check_path(record: HistoricalApplication) -> None:
         status, moment = step.to_status, step.at
     if (status == S.DISBURSED) != (record.paid_on is not None):
         raise ApplicationError(_("Historia no válida: el pago y el estado «pagada» van juntos."))
+
+
+def _check_references(records: Sequence[HistoricalApplication]) -> None:
+    """One transfer pays one loan: a reference given twice, or already registered, is refused
+    (the `payment_spei_reference_unique` constraint, said before anything is written)."""
+    seen: dict[str, str] = {}
+    for record in records:
+        key = record.spei_reference.upper()
+        if key and key in seen:
+            raise _reference_repeated(record.spei_reference)
+        if key:
+            seen[key] = record.spei_reference
+    registered = (
+        Payment.objects.annotate(key=Upper("spei_reference"))
+        .filter(key__in=list(seen))
+        .values_list("key", flat=True)
+        .first()
+    )
+    if registered is not None:
+        raise _reference_repeated(seen[registered])
+
+
+def _reference_repeated(reference: str) -> ApplicationError:
+    return ApplicationError(
+        _("Historia no válida: la referencia SPEI %(reference)s ya es de otro pago.")
+        % {"reference": reference}
+    )
 
 
 def _import_one(record: HistoricalApplication) -> LoanApplication:

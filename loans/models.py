@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import AffiliateStatus
@@ -424,6 +425,11 @@ class LoanApplication(models.Model):
     account_is_own = models.BooleanField(
         _("la cuenta está a nombre del solicitante"), default=False
     )
+    # The CLABE was already in another affiliate's application when it was saved, and the
+    # applicant confirmed it is theirs then (loans.services.application_save_bank_account).
+    clabe_shared_confirmed_at = models.DateTimeField(
+        _("confirmó que la CLABE compartida es suya"), null=True, blank=True, editable=False
+    )
     privacy_accepted_at = models.DateTimeField(
         _("aceptó el aviso de privacidad"), null=True, blank=True
     )
@@ -724,6 +730,13 @@ class Payment(models.Model):
         verbose_name_plural = _("pagos")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # One transfer pays one loan: its reference (SPEI's clave de rastreo) is registered
+            # once, whatever its case. Payments imported without one are not compared.
+            models.UniqueConstraint(
+                Upper("spei_reference"),
+                condition=~Q(spei_reference=""),
+                name="payment_spei_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:

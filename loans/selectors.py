@@ -5,7 +5,7 @@ affiliate read model and a product with its bands.
 
 from datetime import date
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from affiliates.models import Affiliate
 from loans import audit
@@ -18,6 +18,10 @@ from loans.models import (
     LoanProduct,
     SeniorityBand,
 )
+from loans.workflow import ApplicationStatus
+
+# Applications withdrawn or lapsed do not make a CLABE "shared": the money never went anywhere.
+CLABE_SHARING_IGNORED = (ApplicationStatus.CANCELLED, ApplicationStatus.EXPIRED)
 
 
 def products_available(*, on: date) -> QuerySet[LoanProduct]:
@@ -28,6 +32,29 @@ def products_available(*, on: date) -> QuerySet[LoanProduct]:
             Prefetch("seniority_bands", queryset=SeniorityBand.objects.order_by("from_months"))
         )
         .order_by("code")
+    )
+
+
+def clabe_shared_with(*, clabe: str, affiliate_id: int) -> QuerySet[LoanApplication]:
+    """Other affiliates' applications (not cancelled nor expired) that hold `clabe`: the
+    same account for two people's loans is worth a second look (one may be an intermediary
+    collecting others' loans). The affiliate's own applications do not count."""
+    if not clabe:
+        return LoanApplication.objects.none()
+    return (
+        LoanApplication.objects.filter(clabe=clabe)
+        .exclude(affiliate_id=affiliate_id)
+        .exclude(status__in=CLABE_SHARING_IGNORED)
+    )
+
+
+def clabe_shared_annotation() -> Exists:
+    """`clabe_shared_with` as a column of a query of applications (one query for a list)."""
+    return Exists(
+        LoanApplication.objects.filter(clabe=OuterRef("clabe"))
+        .exclude(clabe="")
+        .exclude(affiliate_id=OuterRef("affiliate_id"))
+        .exclude(status__in=CLABE_SHARING_IGNORED)
     )
 
 

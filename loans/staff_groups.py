@@ -25,12 +25,12 @@ GROUPS = {
         "loans.view_loanapplication",
         "loans.view_payment",
     ],
+    # The program's figures are the dashboard's (dashboard/staff_groups.py) and its
+    # questionnaires the surveys' (surveys/staff_groups.py): no individual's application,
+    # payment or affiliate record, which carry their CLABE, phone, email and salary.
     "Gerencia": [
-        "loans.view_loanapplication",
         "loans.view_loanproduct",
         "loans.view_seniorityband",
-        "loans.view_payment",
-        "affiliates.view_affiliate",
     ],
 }
 

@@ -137,6 +137,20 @@ class BankAccountForm(forms.Form):
         },
     )
 
+    def __init__(self, *args, clabe_shared: bool = False, **kwargs):
+        """`clabe_shared`: the CLABE is in another person's application, the applicant is
+        asked to confirm it is theirs (the service refuses it without the confirmation)."""
+        super().__init__(*args, **kwargs)
+        if clabe_shared:
+            self.fields["clabe_shared_confirmed"] = forms.BooleanField(
+                label=_("Confirmo que esta CLABE es mía."),
+                help_text=_(
+                    "Esta CLABE ya aparece en la solicitud de otra persona. Confírmala solo si "
+                    "la cuenta está a tu nombre; el Instituto lo revisará antes de pagar."
+                ),
+                required=False,
+            )
+
     def clean_clabe(self) -> str:
         digits = _SEPARATORS.sub("", self.cleaned_data["clabe"])
         if not digits.isdigit():

@@ -11,8 +11,9 @@ would have done for it, without the requests. Two kinds of function:
   application that exists, each by the person who takes it (staff personas, with `.user`).
 
 A draft holds the same data every time (AMOUNT over QUINCENAS, PHONE, EMAIL, VALID_CLABE and the
-three DOCUMENTS), so a test can look for them on a page. Its documents land in MEDIA_ROOT, which
-the `media_root` fixture points at the test's tmp_path.
+three DOCUMENTS), so a test can look for them on a page; only a second affiliate's draft gets a
+CLABE of its own (`clabe_of`). Its documents land in MEDIA_ROOT, which the `media_root` fixture
+points at the test's tmp_path.
 
 Every step from the signature on stands for a request that committed: what follows the commit
 (the survey's invitation, the tasks queued) has happened when the function returns (see
@@ -69,7 +70,9 @@ DOCUMENTS: tuple[tuple[str, str, Callable[[], bytes]], ...] = (
     (DocumentKind.PROOF_OF_ADDRESS, "recibo luz.png", lambda: image_bytes("PNG")),
     (DocumentKind.BANK_STATEMENT, "estado.jpg", lambda: image_bytes("JPEG")),
 )
-SPEI_REFERENCE = "ISSEG20261121000123"
+# The SPEI reference of each application's transfer: one transfer pays one loan, so each has
+# its own ("ISSEG" and the folio's digits).
+SPEI_REFERENCE_PREFIX = "ISSEG"
 
 
 @contextmanager
@@ -112,12 +115,22 @@ def draft_for(
     ).application
 
 
+def clabe_of(affiliate) -> str:
+    """VALID_CLABE, unless another affiliate's application already has it: then one of this
+    affiliate's own (a CLABE in two people's applications asks the second to confirm it)."""
+    if LoanApplication.objects.filter(clabe=VALID_CLABE).exclude(affiliate=affiliate).exists():
+        return with_check_digit(f"00218071{affiliate.pk:09d}")
+    return VALID_CLABE
+
+
 def draft_with_account_for(client, product: LoanProduct | None = None, **terms) -> LoanApplication:
-    """A draft with steps 2 and 3 saved (contact, CLABE): the documents' step is open."""
+    """A draft with steps 2 and 3 saved (contact, CLABE): the documents' step is open. The
+    CLABE is VALID_CLABE, or the affiliate's own when another affiliate has that one
+    (`clabe_of`)."""
     application = draft_for(client, product, **terms)
     application_save_contact(application=application, phone=PHONE, email=EMAIL)
     return application_save_bank_account(
-        application=application, clabe=VALID_CLABE, account_is_own=True
+        application=application, clabe=clabe_of(client.affiliate), account_is_own=True
     )
 
 
@@ -204,15 +217,20 @@ def approve(application: LoanApplication, *, analyst, authorizer) -> LoanApplica
 
 def transfer_for(application: LoanApplication, **changes) -> TransferData:
     """The SPEI transfer Tesorería registers for `application`, exactly its own (`changes`
-    replace any field)."""
+    replace any field); its reference is the application's (`spei_reference_of`)."""
     data = {
-        "spei_reference": SPEI_REFERENCE,
+        "spei_reference": spei_reference_of(application),
         "paid_on": timezone.localdate(),
         "amount": application.net_to_receive,
         "clabe": application.clabe,
     }
     data.update(changes)
     return TransferData(**data)
+
+
+def spei_reference_of(application: LoanApplication) -> str:
+    """The reference of the transfer that pays `application`: ISSEG and its folio's digits."""
+    return SPEI_REFERENCE_PREFIX + "".join(c for c in application.folio if c.isdigit())
 
 
 def pay(application: LoanApplication, *, analyst, authorizer, treasurer) -> LoanApplication:

@@ -10,11 +10,13 @@ Callers import from `loans.services`; the modules are how it is kept readable.
 
 from loans.services.review import (
     TransferData,
+    TransferInvalid,
     application_approve,
     application_register_payment,
     application_reject,
     application_return,
     application_take_for_review,
+    transfer_problems,
 )
 from loans.services.transitions import (
     ApplicationError,
@@ -45,6 +47,7 @@ __all__ = [
     "QuoteTerms",
     "StartOutcome",
     "TransferData",
+    "TransferInvalid",
     "application_add_document",
     "application_approve",
     "application_cancel",
@@ -60,6 +63,7 @@ __all__ = [
     "application_start",
     "application_steps_missing",
     "application_take_for_review",
+    "transfer_problems",
     "transition_committed",
     "transition_recorded",
 ]

@@ -18,6 +18,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from affiliates.models import Affiliate
 from loans.documents import document_check
@@ -29,7 +30,7 @@ from loans.models import (
     LoanProduct,
     SupportingDocument,
 )
-from loans.selectors import affiliate_facts, product_terms
+from loans.selectors import affiliate_facts, clabe_shared_with, product_terms
 from loans.services.transitions import (
     ApplicationError,
     QuoteTerms,
@@ -160,10 +161,25 @@ def application_save_contact(
     return _copied(locked, onto=application)
 
 
+CLABE_SHARED_MESSAGE = gettext_lazy(
+    "Esta CLABE ya aparece en la solicitud de otra persona. Si la cuenta es tuya, marca "
+    "«Confirmo que esta CLABE es mía» para continuar; si no, revisa los dígitos."
+)
+
+
 def application_save_bank_account(
-    *, application: LoanApplication, clabe: str, account_is_own: bool
+    *,
+    application: LoanApplication,
+    clabe: str,
+    account_is_own: bool,
+    clabe_shared_confirmed: bool = False,
 ) -> LoanApplication:
-    """Step 3: the CLABE where the loan is paid by SPEI, in the applicant's own name."""
+    """Step 3: the CLABE where the loan is paid by SPEI, in the applicant's own name.
+
+    A CLABE already in another affiliate's application (`selectors.clabe_shared_with`) is
+    saved only once the applicant confirms it is theirs (refused with code "clabe_shared"
+    otherwise); the moment of the confirmation is kept. Nothing about the other person is
+    said to the applicant."""
     if not validate_clabe(clabe):
         raise ApplicationError(_("La CLABE no es válida: revisa sus 18 dígitos."))
     if not account_is_own:
@@ -171,13 +187,25 @@ def application_save_bank_account(
     bank_name = get_bank_name(clabe)
     with transaction.atomic():
         locked = draft_locked(application)
+        shared = clabe_shared_with(clabe=clabe, affiliate_id=locked.affiliate_id).exists()
+        if shared and not clabe_shared_confirmed:
+            raise ApplicationError(str(CLABE_SHARED_MESSAGE), code="clabe_shared")
         changed = (locked.clabe, locked.bank_name, locked.account_is_own) != (
             clabe,
             bank_name,
             True,
         )
-        locked.clabe, locked.bank_name, locked.account_is_own = clabe, bank_name, True
+        if not shared:
+            confirmed_at = None
+        elif changed or locked.clabe_shared_confirmed_at is None:
+            confirmed_at = timezone.now()
+        else:
+            confirmed_at = locked.clabe_shared_confirmed_at
         fields = ["clabe", "bank_name", "account_is_own"] if changed else []
+        if confirmed_at != locked.clabe_shared_confirmed_at:
+            fields.append("clabe_shared_confirmed_at")
+        locked.clabe, locked.bank_name, locked.account_is_own = clabe, bank_name, True
+        locked.clabe_shared_confirmed_at = confirmed_at
         _wizard_progress(locked, step=3, changed=changed, fields=fields)
     return _copied(locked, onto=application)
 
@@ -306,6 +334,7 @@ _WIZARD_FIELDS = (
     "clabe",
     "bank_name",
     "account_is_own",
+    "clabe_shared_confirmed_at",
     "completed_step",
     "completed_at",
     "privacy_accepted_at",

@@ -253,19 +253,34 @@ def _step_contact(request: HttpRequest, application: LoanApplication) -> HttpRes
 
 def _step_bank(request: HttpRequest, application: LoanApplication) -> HttpResponse:
     if request.method != "POST":
+        confirmed = application.clabe_shared_confirmed_at is not None
         form = BankAccountForm(
-            initial={"clabe": application.clabe, "account_is_own": application.account_is_own}
+            initial={
+                "clabe": application.clabe,
+                "account_is_own": application.account_is_own,
+                "clabe_shared_confirmed": confirmed,
+            },
+            clabe_shared=confirmed,
         )
         return _render_step(request, application, 3, {"form": form})
-    form = BankAccountForm(request.POST)
+    # The confirmation is asked once the service found the CLABE in another person's
+    # application; a page that showed it posts it back.
+    form = BankAccountForm(request.POST, clabe_shared="clabe_shared_confirmed" in request.POST)
     if form.is_valid():
         try:
             application = application_save_bank_account(
                 application=application,
                 clabe=form.cleaned_data["clabe"],
                 account_is_own=form.cleaned_data["account_is_own"],
+                clabe_shared_confirmed=form.cleaned_data.get("clabe_shared_confirmed", False),
             )
         except ApplicationError as error:
+            if error.code == "clabe_shared":
+                # Not a conflict: a confirmation is missing. The same page, with the box.
+                form = BankAccountForm(request.POST, clabe_shared=True)
+                form.is_valid()
+                form.add_error("clabe_shared_confirmed", error.message)
+                return _render_step(request, application, 3, {"form": form}, status=400)
             form.add_error(None, error.message)
             return _render_step(request, application, 3, {"form": form}, status=409)
         messages.success(

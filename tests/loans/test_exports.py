@@ -279,6 +279,7 @@ def test_the_batch_lists_approved_loans_waiting_for_the_transfer(
             format(application.net_to_receive, "f"),
             application.folio.replace("-", ""),
             seal_state,
+            "no",
         ]
 
     assert rows == [row_of(sealed, "si"), row_of(pending, "pendiente")]
@@ -345,7 +346,7 @@ def test_treasury_downloads_the_payment_batch(treasurer, product, education, tea
     rows = read_csv(response.content)
     assert rows[0] == list(exports.PAYMENT_BATCH_HEADER)
     assert [row[0] for row in rows[1:]] == [application.folio]
-    assert rows[1][-1] == "pendiente"
+    assert rows[1][-2:] == ["pendiente", "no"]
 
 
 def test_treasury_downloads_the_deduction_file(treasurer, january_loan, education):
