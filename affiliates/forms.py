@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from affiliates.identifiers import validate_curp
+from isseg_portal.money_input import PesosField
 
 ISO_DATE = "%Y-%m-%d"
 # What a browser's date picker sends first; then what people type where there is no picker.
@@ -34,7 +35,8 @@ class BirthDateInput(forms.DateInput):
 
 
 class LinkForm(forms.Form):
-    """The three data that prove an account belongs to an affiliate."""
+    """The data that prove an account belongs to an affiliate: three that identify them, and
+    the net amount of their last quincena, which only they and the institute know."""
 
     curp = forms.CharField(
         label="CURP",
@@ -85,6 +87,31 @@ class LinkForm(forms.Form):
             "invalid": _("Escribe tu fecha de nacimiento como dd/mm/aaaa, por ejemplo 15/06/1975."),
         },
         widget=BirthDateInput(attrs={"autocomplete": "bday"}),
+    )
+
+    net_pay = PesosField(
+        label=_("Neto de tu última quincena"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        help_text=_(
+            "Lo que recibiste en tu última quincena después de descuentos (el «neto a pagar» de "
+            "tu talón de pago o de tu recibo de pensión), en pesos, por ejemplo 7,845.30. Basta "
+            "con acertar al peso."
+        ),
+        error_messages={
+            "required": _("Escribe el neto de tu última quincena."),
+            "invalid": _(
+                "Escribe el neto de tu última quincena en pesos, con números, por ejemplo 7,845.30."
+            ),
+            "min_value": _("El neto de tu última quincena no puede ser negativo."),
+            "max_digits": _("Revisa el neto de tu última quincena: es demasiado grande."),
+            "max_whole_digits": _("Revisa el neto de tu última quincena: es demasiado grande."),
+            "max_decimal_places": _("Escribe el neto con dos decimales como máximo (centavos)."),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "decimal", "spellcheck": "false"}
+        ),
     )
 
     def clean_curp(self) -> str:

@@ -182,6 +182,8 @@ class AffiliateLink(models.Model):
     )
     linked_at = models.DateTimeField(_("vinculada el"), auto_now_add=True)
     ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    # When the affiliate's address on file was told of the link (None: not yet, or no address).
+    notice_sent_at = models.DateTimeField(_("aviso al afiliado enviado el"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("vinculación de cuenta")
@@ -192,6 +194,9 @@ class AffiliateLink(models.Model):
 
 
 class LinkOutcome(models.TextChoices):
+    # Written before the attempt is compared with anything, so that it already counts against
+    # the limits while it runs; it becomes one of the others when it ends.
+    PENDING = "en_curso", _("En curso")
     LINKED = "vinculada", _("Vinculada")
     NO_MATCH = "sin_coincidencia", _("Sin coincidencia")
     ALREADY_LINKED = "ya_vinculada", _("Afiliado ya vinculado a otra cuenta")
@@ -224,12 +229,20 @@ class LinkAttempt(models.Model):
     )
     outcome = models.CharField(_("resultado"), max_length=20, choices=LinkOutcome.choices)
     ip_address = models.GenericIPAddressField(_("dirección IP"), null=True, blank=True)
+    # What the per-address limit counts by: the address, or its /64 for IPv6 (one client
+    # usually holds a whole /64). Empty without an address.
+    ip_key = models.CharField(max_length=45, blank=True, editable=False)
     created_at = models.DateTimeField(_("fecha"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("intento de vinculación")
         verbose_name_plural = _("intentos de vinculación")
         ordering = ["-created_at"]
+        indexes = [
+            # The limits' counts: an account's, an address's recent attempts.
+            models.Index(fields=["user", "created_at"], name="link_attempt_user_recent"),
+            models.Index(fields=["ip_key", "created_at"], name="link_attempt_ip_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_outcome_display()}"

@@ -1,26 +1,38 @@
 """Writes of the affiliates app: linking an account to an affiliate, and undoing a link.
 
-Linking is the portal's proof that an account acts for a given affiliate, so it asks for three
-data only the affiliate should know together (CURP, affiliate number, birth date), records every
-attempt, and limits failed attempts per account and per IP address so the three data cannot be
-guessed by trying.
+Linking is the portal's proof that an account acts for a given affiliate. The CURP, the
+affiliate number and the birth date are not a secret together (the birth date is inside the
+CURP, and numbers are given in sequence), so linking also asks for something only the affiliate
+and the institute know: the net amount of the last quincena (`Affiliate.net_pay`, as the
+institute's data say it), within a peso. Every attempt is recorded, and the attempts of an
+account and of an IP address are limited so the data cannot be guessed by trying.
+
+The limits count *before* they evaluate: an attempt is written (`LinkOutcome.PENDING`) and
+committed first, then the attempts of the window are counted, and only then is anything compared.
+Each attempt counts itself and every attempt written before its count, so of any number of
+attempts sent together at most the limit are compared (the k-th to count sees at least k rows).
+Successful links and refusals that guessed nothing do not count against the next attempts.
+
+The affiliate's email address on file hears of every link (`affiliates.tasks.link_notice_send`,
+queued after the commit), with how to report it if it was not them.
 """
 
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django_ratelimit.core import get_usage
 
 from affiliates.identifiers import normalize_identifier
 from affiliates.models import (
@@ -30,12 +42,17 @@ from affiliates.models import (
     LinkAttempt,
     LinkOutcome,
 )
+from isseg_portal.background import enqueue_on_commit
 
 audit_log = logging.getLogger("isseg.audit")
 
-# Counters of failed link attempts, in the counters' cache every worker shares
-# (RATELIMIT_USE_CACHE, which never evicts them: isseg_portal/counters.py).
-LINK_RATE_GROUP = "affiliates.link"
+# How far the typed net amount may be from the institute's: people round to the peso.
+NET_PAY_TOLERANCE = Decimal("1.00")
+
+# Outcomes that do not count against the limits: a link made, an account that already had its
+# link (it guessed nothing), an attempt refused by the limit itself (it compared nothing).
+# PENDING counts: an attempt running now is a guess like any other.
+_NOT_COUNTED = (LinkOutcome.LINKED, LinkOutcome.ACCOUNT_HAS_LINK, LinkOutcome.RATE_LIMITED)
 
 
 class LinkError(Exception):
@@ -61,23 +78,35 @@ def affiliate_link(
     curp: str,
     number: str,
     birth_date: date,
+    net_pay: Decimal,
     ip_address: str | None,
 ) -> AffiliateLink:
-    """Link `user` to the one affiliate whose CURP, number and birth date all match.
+    """Link `user` to the one affiliate whose CURP, number and birth date match and whose net
+    amount of the last quincena is within a peso of `net_pay`.
 
-    Every call writes a `LinkAttempt`, also when it raises `LinkError`: a failed attempt is
-    written outside any transaction of ours, so it stays although the error propagates. For the
-    same reason a caller must not wrap this function in a `transaction.atomic()` of its own.
+    Every call writes a `LinkAttempt`, also when it raises `LinkError`. The attempt is written
+    and committed before anything is compared, so it counts against the limits of attempts
+    running at the same time; for that reason a caller must not wrap this function in a
+    `transaction.atomic()` of its own.
     """
     curp = normalize_identifier(curp)
     # As the sync stores it: upper case, no spaces; dashes are part of some numbers.
     number = "".join(number.split()).upper()
-    typed: dict[str, Any] = {"user": user, "curp": curp, "number": number, "ip_address": ip_address}
+    # Counted first: written and committed (autocommit) before any lookup.
+    attempt = LinkAttempt.objects.create(
+        user=user,
+        # Truncated to the columns: what was typed is evidence, not a reason to fail with a 500.
+        curp_entered=curp[:18],
+        number_entered=number[:20],
+        outcome=LinkOutcome.PENDING,
+        ip_address=ip_address,
+        ip_key=_ip_key(ip_address),
+    )
 
-    rate = _link_rate_limit(user=user, ip_address=ip_address)
+    rate = _link_rate_limit(attempt)
     if rate.limited:
         # No lookup at all while limited: the limit exists to stop guessing by trying.
-        _attempt_record(**typed, affiliate=None, outcome=LinkOutcome.RATE_LIMITED)
+        _attempt_end(attempt, affiliate=None, outcome=LinkOutcome.RATE_LIMITED)
         raise LinkError(
             LinkOutcome.RATE_LIMITED,
             _rate_limited_message(seconds_left=rate.seconds_left),
@@ -85,15 +114,16 @@ def affiliate_link(
         )
 
     if AffiliateLink.objects.filter(user=user).exists():
-        raise _link_failed(**typed, affiliate=None, outcome=LinkOutcome.ACCOUNT_HAS_LINK)
+        raise _link_failed(attempt, affiliate=None, outcome=LinkOutcome.ACCOUNT_HAS_LINK)
 
     affiliate = Affiliate.objects.filter(curp=curp, number=number, birth_date=birth_date).first()
-    if affiliate is None:
-        raise _link_failed(**typed, affiliate=None, outcome=LinkOutcome.NO_MATCH)
+    if affiliate is None or abs(affiliate.net_pay - net_pay) > NET_PAY_TOLERANCE:
+        # One answer whichever datum is wrong, and no affiliate named on the attempt.
+        raise _link_failed(attempt, affiliate=None, outcome=LinkOutcome.NO_MATCH)
     if affiliate.status == AffiliateStatus.TERMINATED:
-        raise _link_failed(**typed, affiliate=affiliate, outcome=LinkOutcome.TERMINATED)
+        raise _link_failed(attempt, affiliate=affiliate, outcome=LinkOutcome.TERMINATED)
     if affiliate.is_blocked:
-        raise _link_failed(**typed, affiliate=affiliate, outcome=LinkOutcome.BLOCKED)
+        raise _link_failed(attempt, affiliate=affiliate, outcome=LinkOutcome.BLOCKED)
 
     link = None
     try:
@@ -105,7 +135,11 @@ def affiliate_link(
                 link = AffiliateLink.objects.create(
                     user=user, affiliate=locked, ip_address=ip_address
                 )
-                _attempt_record(**typed, affiliate=locked, outcome=LinkOutcome.LINKED)
+                _attempt_end(attempt, affiliate=locked, outcome=LinkOutcome.LINKED)
+                # Lazy import: the task module imports this one.
+                from affiliates.tasks import link_notice_send
+
+                enqueue_on_commit(link_notice_send, link.pk)
     except IntegrityError:
         link = None
     if link is None:
@@ -115,7 +149,7 @@ def affiliate_link(
             if AffiliateLink.objects.filter(user=user).exists()
             else LinkOutcome.ALREADY_LINKED
         )
-        raise _link_failed(**typed, affiliate=affiliate, outcome=outcome)
+        raise _link_failed(attempt, affiliate=affiliate, outcome=outcome)
     return link
 
 
@@ -140,55 +174,27 @@ def affiliate_unlink(*, link: AffiliateLink, actor: AbstractBaseUser) -> None:
 
 
 def _link_failed(
-    *,
-    user: AbstractBaseUser,
-    curp: str,
-    number: str,
-    affiliate: Affiliate | None,
-    outcome: LinkOutcome,
-    ip_address: str | None,
+    attempt: LinkAttempt, *, affiliate: Affiliate | None, outcome: LinkOutcome
 ) -> LinkError:
-    """Record a failed attempt, count it against the limits, and return its error to raise."""
-    _attempt_record(
-        user=user,
-        curp=curp,
-        number=number,
-        affiliate=affiliate,
-        outcome=outcome,
-        ip_address=ip_address,
-    )
-    # An account that already has its link guessed nothing: only the other failures count.
-    if outcome != LinkOutcome.ACCOUNT_HAS_LINK:
-        _link_rate_count_failure(user=user, ip_address=ip_address)
+    """End a failed attempt (it stays counted unless `_NOT_COUNTED`) and return its error."""
+    _attempt_end(attempt, affiliate=affiliate, outcome=outcome)
     return LinkError(outcome, _failure_message(outcome))
 
 
-def _attempt_record(
-    *,
-    user: AbstractBaseUser,
-    curp: str,
-    number: str,
-    affiliate: Affiliate | None,
-    outcome: LinkOutcome,
-    ip_address: str | None,
-) -> LinkAttempt:
-    attempt = LinkAttempt.objects.create(
-        user=user,
-        # Truncated to the columns: what was typed is evidence, not a reason to fail with a 500.
-        curp_entered=curp[:18],
-        number_entered=number[:20],
-        affiliate=affiliate,
-        outcome=outcome,
-        ip_address=ip_address,
-    )
+def _attempt_end(
+    attempt: LinkAttempt, *, affiliate: Affiliate | None, outcome: LinkOutcome
+) -> None:
+    attempt.affiliate = affiliate
+    attempt.outcome = outcome
+    attempt.save(update_fields=["affiliate", "outcome"])
+    user_id = attempt.user_id
     # Ids and outcome only: the CURP and number typed stay in the database, not in log files.
     # After commit, so a rolled-back link is never reported as made.
     transaction.on_commit(
         lambda: audit_log.info(
-            "affiliate_link attempt=%s user=%s outcome=%s", attempt.pk, user.pk, outcome.value
+            "affiliate_link attempt=%s user=%s outcome=%s", attempt.pk, user_id, outcome.value
         )
     )
-    return attempt
 
 
 def _failure_message(outcome: LinkOutcome) -> str:
@@ -197,8 +203,8 @@ def _failure_message(outcome: LinkOutcome) -> str:
         # Deliberately silent about which datum was wrong: that would help someone guessing.
         return _(
             "Los datos no coinciden con ningún afiliado. Revisa tu CURP, tu número de "
-            "afiliación y tu fecha de nacimiento tal como aparecen en tu talón de pago o "
-            "credencial."
+            "afiliación, tu fecha de nacimiento y el neto de tu última quincena tal como "
+            "aparecen en tu talón de pago, recibo de pensión o credencial."
         )
     if outcome == LinkOutcome.ALREADY_LINKED:
         return _(
@@ -237,52 +243,62 @@ def _rate_limited_message(*, seconds_left: int) -> str:
 
 
 # --- Rate limit -------------------------------------------------------------------------------
-# django-ratelimit's counters, kept in the shared counters' cache. `get_usage` reads its `request`
-# argument only to match the method (not asked for: method=ALL) and to compute the key (here a
-# callable that returns the value we already have), so the service passes no request and keeps
-# the whole rule in one place, for any caller. The linking tests exercise this end to end; they
-# fail if a new django-ratelimit version starts reading the request.
+# Counted on the `LinkAttempt` rows themselves, in a sliding window: the database every worker
+# shares is the counter, whatever the cache, and the record of attempts is the count.
+
+_RATE = re.compile(r"(?P<count>\d+)/(?P<multiplier>\d*)(?P<unit>[smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _link_rate_keys(*, user: AbstractBaseUser, ip_address: str | None) -> list[str]:
-    keys = [f"user:{user.pk}"]
-    if ip_address:
-        # One IPv6 client usually holds a whole /64: count it as one address, as
-        # django-ratelimit's own "ip" key does.
-        prefix = 64 if ":" in ip_address else 32
-        try:
-            network = ipaddress.ip_network(f"{ip_address}/{prefix}", strict=False)
-            keys.append(f"ip:{network.network_address}")
-        except ValueError:
-            keys.append(f"ip:{ip_address}")
-    return keys
+def _link_rate() -> tuple[int, timedelta]:
+    """AFFILIATE_LINK_RATE ("5/15m": five failures in fifteen minutes) as (limit, window)."""
+    match = _RATE.fullmatch(settings.AFFILIATE_LINK_RATE.strip())
+    if match is None:
+        raise ImproperlyConfigured(
+            f"AFFILIATE_LINK_RATE={settings.AFFILIATE_LINK_RATE!r}: expected e.g. 5/15m"
+        )
+    seconds = int(match["multiplier"] or 1) * _UNIT_SECONDS[match["unit"]]
+    return int(match["count"]), timedelta(seconds=seconds)
 
 
-def _link_rate_usage(key: str, *, increment: bool) -> dict | None:
-    return get_usage(
-        None,
-        group=LINK_RATE_GROUP,
-        key=lambda _group, _request: key,
-        rate=settings.AFFILIATE_LINK_RATE,
-        increment=increment,
+def _ip_key(ip_address: str | None) -> str:
+    if not ip_address:
+        return ""
+    # One IPv6 client usually holds a whole /64: count it as one address.
+    prefix = 64 if ":" in ip_address else 32
+    try:
+        return str(ipaddress.ip_network(f"{ip_address}/{prefix}", strict=False).network_address)
+    except ValueError:
+        return ip_address[:45]
+
+
+def _link_rate_limit(attempt: LinkAttempt) -> _RateLimit:
+    """Whether `attempt` is beyond the limit, for its account or for its address.
+
+    The attempt is already written, so it counts itself: it may go on while the counted
+    attempts of the window, its own included, are at most the limit.
+    """
+    limit, window = _link_rate()
+    now = timezone.now()
+    recent = LinkAttempt.objects.filter(created_at__gt=now - window).exclude(
+        outcome__in=_NOT_COUNTED
     )
-
-
-def _link_rate_limit(*, user: AbstractBaseUser, ip_address: str | None) -> _RateLimit:
-    """Whether the failures counted so far reach the limit, for the account or for its IP."""
+    scopes = [Q(user_id=attempt.user_id)]
+    if attempt.ip_key:
+        scopes.append(Q(ip_key=attempt.ip_key))
     limited, seconds_left = False, 0
-    for key in _link_rate_keys(user=user, ip_address=ip_address):
-        usage = _link_rate_usage(key, increment=False)
-        if usage is None:  # RATELIMIT_ENABLE = False
+    for scope in scopes:
+        counted = recent.filter(scope)
+        if counted.count() <= limit:
             continue
-        # `count` holds failures only, so reaching the limit blocks the next attempt. A cache
-        # that cannot answer reports limit 0: closed, like django-ratelimit's default.
-        if usage["count"] >= usage["limit"]:
-            limited = True
-            seconds_left = max(seconds_left, usage["time_left"], 1)
+        limited = True
+        # The next attempt may go on once the limit-th most recent other attempt leaves the
+        # window. Concurrent attempts that end up not counting only make this wait shorter.
+        kept = list(
+            counted.exclude(pk=attempt.pk)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)[max(limit - 1, 0) : max(limit, 1)]
+        )
+        left = int((kept[0] + window - now).total_seconds()) + 1 if kept else 1
+        seconds_left = max(seconds_left, left, 1)
     return _RateLimit(limited=limited, seconds_left=seconds_left)
-
-
-def _link_rate_count_failure(*, user: AbstractBaseUser, ip_address: str | None) -> None:
-    for key in _link_rate_keys(user=user, ip_address=ip_address):
-        _link_rate_usage(key, increment=True)

@@ -41,6 +41,7 @@ def link(request: HttpRequest) -> HttpResponse:
             curp=form.cleaned_data["curp"],
             number=form.cleaned_data["number"],
             birth_date=form.cleaned_data["birth_date"],
+            net_pay=form.cleaned_data["net_pay"],
             ip_address=client_ip(request),
         )
     except LinkError as error:

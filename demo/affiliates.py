@@ -301,7 +301,8 @@ def demo_affiliate_rows(
                     "segundo_apellido": identity["second_surname"],
                     "fecha_nacimiento": birth.isoformat(),
                     "sexo": "M" if female else "H",
-                    "email": "",
+                    # On file at the institute: where the notice of a link goes (the console).
+                    "email": f"afiliado.{number}@demo.test",
                     "telefono": f"4{rng.randint(10, 99)}{rng.randint(1000000, 9999999)}",
                     "estatus": status,
                     "clave_dependencia": code,

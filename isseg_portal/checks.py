@@ -39,6 +39,15 @@ def production_settings(app_configs, **kwargs):
                 id="isseg_portal.W002",
             )
         )
+    if not settings.DEBUG and not settings.STAFF_REQUIRE_MFA:
+        problems.append(
+            Warning(
+                "Staff reach the admin, Tesorería's files, applicants' documents and the "
+                "dashboard with the password alone (STAFF_REQUIRE_MFA=0).",
+                hint="Unset STAFF_REQUIRE_MFA; staff set up their TOTP with `staff_invite`.",
+                id="isseg_portal.W005",
+            )
+        )
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         problems.append(
             Warning(

@@ -558,10 +558,13 @@ SIGNATURES_SEAL_PASSWORD = os.environ.get("SIGNATURES_SEAL_PASSWORD") or secret_
 # Whoever took an application for review may not approve it. Small offices with one person per
 # desk may turn this off (LOANS_SEPARATION_OF_DUTIES=0); every action is still in the audit chain.
 LOANS_SEPARATION_OF_DUTIES = env_bool("LOANS_SEPARATION_OF_DUTIES", True)
-# Staff reach the admin only with a second factor (allauth MFA, TOTP): on by default outside
-# DEBUG. Staff without an authenticator are sent to set one up first.
+# Staff reach every staff page only with a second factor (allauth MFA, TOTP): on by default
+# outside DEBUG. Staff set one up only through an administrator's one-time invitation
+# (`staff_invite EMAIL` or the users' admin action; isseg_portal/staff_second_factor.py).
 STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", not DEBUG)
-# The staff's areas it guards: every path under these URLs' paths.
+# The staff's areas it guards by URL: every path under these URLs' paths (the admin, with
+# Tesorería's files, and the dashboard). A staff view elsewhere carries
+# @staff_second_factor_required (tests/test_staff_mfa.py finds one that does not).
 STAFF_SECOND_FACTOR_URLS = ["admin:index", "dashboard:dashboard"]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ISSEG Préstamos en línea"

@@ -18,6 +18,12 @@ urlpatterns = [
     path("aviso-de-privacidad/integral/", views.privacy_notice_full, name="privacy_notice_full"),
     # "Mi cuenta" sits at the root of allauth's own pages (login, signup, password, email).
     path("cuenta/", views.my_account, name="my_account"),
+    path("cuenta/segundo-factor/", views.staff_second_factor, name="staff_second_factor"),
+    path(
+        "cuenta/segundo-factor/invitacion/<str:token>/",
+        views.staff_invitation,
+        name="staff_invitation_accept",
+    ),
     path("cuenta/", include("allauth.urls")),
     path("afiliacion/", include("affiliates.urls")),
     path("", include("loans.urls")),

@@ -293,6 +293,14 @@ def test_deploy_checks_flag_a_seal_without_password(settings):
         call_command("check", "--deploy", "--fail-level", "WARNING", "--tag", "security")
 
 
+def test_deploy_checks_flag_staff_without_a_second_factor(settings):
+    # Outside DEBUG every staff page needs the second factor; turning it off is flagged.
+    settings.DEBUG = False
+    settings.STAFF_REQUIRE_MFA = False
+    with pytest.raises(SystemCheckError, match=r"isseg_portal\.W005"):
+        call_command("check", "--deploy", "--fail-level", "WARNING", "--tag", "security")
+
+
 def test_gunicorn_configuration_loads_and_bounds_its_workers():
     script = (
         "from gunicorn.config import Config; import runpy;"

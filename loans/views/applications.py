@@ -26,6 +26,7 @@ from affiliates.models import AffiliateLink
 from affiliates.sync import affiliate_refresh
 from isseg_portal.client_ip import client_ip
 from isseg_portal.formatting import percent_text
+from isseg_portal.staff_second_factor import staff_second_factor_required
 from loans.amortization import CAT_LEGEND, Quote, QuoteError
 from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected
 from loans.models import (
@@ -557,6 +558,7 @@ def application_cancel_view(request: HttpRequest, public_id: UUID) -> HttpRespon
 
 @login_required
 @require_safe
+@staff_second_factor_required
 def document_download(request: HttpRequest, public_id: UUID, document_id: UUID) -> HttpResponse:
     """The file, to its owner and to staff who may see documents; a 404 to anyone else."""
     documents = SupportingDocument.objects.select_related("application").filter(

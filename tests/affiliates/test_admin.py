@@ -109,7 +109,12 @@ def test_link_attempts_are_listed_filtered_and_never_edited(staff, unlinked):
     affiliate = AffiliateFactory()
     unlinked.post(
         reverse("affiliates:link"),
-        {"curp": affiliate.curp, "number": affiliate.number, "birth_date": "1980-01-01"},
+        {
+            "curp": affiliate.curp,
+            "number": affiliate.number,
+            "birth_date": "1980-01-01",
+            "net_pay": str(affiliate.net_pay),
+        },
     )
     attempt_model = "admin:affiliates_linkattempt"
 

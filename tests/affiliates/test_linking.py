@@ -3,14 +3,17 @@
 import logging
 import re
 from datetime import date
+from decimal import Decimal
 from html import unescape
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_q.models import OrmQ
 
 from affiliates.models import (
     Affiliate,
@@ -23,23 +26,12 @@ from affiliates.services import LinkError, affiliate_link
 from tests.factories import AffiliateFactory, UserFactory
 
 NO_MATCH = (
-    "Los datos no coinciden con ningún afiliado. Revisa tu CURP, tu número de afiliación y tu "
-    "fecha de nacimiento tal como aparecen en tu talón de pago o credencial."
+    "Los datos no coinciden con ningún afiliado. Revisa tu CURP, tu número de afiliación, tu "
+    "fecha de nacimiento y el neto de tu última quincena tal como aparecen en tu talón de "
+    "pago, recibo de pensión o credencial."
 )
 # Failures counted before the next attempt is refused; "5/15m" unless the environment says.
 LIMIT = int(settings.AFFILIATE_LINK_RATE.split("/")[0])
-
-
-@pytest.fixture(autouse=True)
-def _frozen_rate_clock(monkeypatch):
-    # django-ratelimit counts in fixed windows; a window ending in the middle of a test would
-    # reset the counters. Its clock stands still here (only its clock: nothing else is frozen).
-    class FrozenTime:
-        @staticmethod
-        def time() -> float:
-            return 1_795_000_000.0
-
-    monkeypatch.setattr("django_ratelimit.core.time", FrozenTime)
 
 
 def link_url() -> str:
@@ -51,6 +43,7 @@ def form_data(affiliate, **changes) -> dict[str, str]:
         "curp": affiliate.curp,
         "number": affiliate.number,
         "birth_date": affiliate.birth_date.isoformat(),
+        "net_pay": str(affiliate.net_pay),
     }
     data.update(changes)
     return data
@@ -112,6 +105,7 @@ def test_curp_in_lower_case_with_spaces_and_a_hand_typed_date_are_accepted(unlin
         "curp": f" {curp[:4]} {curp[4:10]} {curp[10:]} ",
         "number": f"  {affiliate.number} ",
         "birth_date": affiliate.birth_date.strftime("%d/%m/%Y"),
+        "net_pay": f" ${affiliate.net_pay:,} ",
     }
 
     response = unlinked.post(link_url(), typed)
@@ -149,6 +143,121 @@ def test_linking_writes_an_audit_line_without_personal_data(
     ]
     assert affiliate.curp not in caplog.text
     assert affiliate.number not in caplog.text
+
+
+# --- The secret only the affiliate and the institute know -------------------------------------
+
+
+def test_curp_number_and_birth_date_alone_do_not_link(unlinked):
+    # Given the three data anyone can put together (the birth date is inside the CURP, the
+    # numbers are sequential)
+    affiliate = AffiliateFactory()
+    data = form_data(affiliate)
+    del data["net_pay"]
+
+    response = unlinked.post(link_url(), data)
+
+    # Then the net amount of the last quincena is asked for, and nothing is linked
+    assert response.status_code == 400
+    assert "Escribe el neto de tu última quincena" in page_text(response)
+    assert not AffiliateLink.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["7801.01", "7798.99", "780.00", "0"])
+def test_a_net_amount_off_by_more_than_a_peso_matches_no_one(unlinked, typed):
+    affiliate = AffiliateFactory(net_pay=Decimal("7800.00"))
+
+    response = unlinked.post(link_url(), form_data(affiliate, net_pay=typed))
+
+    assert response.status_code == 400
+    assert NO_MATCH in page_text(response)
+    assert not AffiliateLink.objects.exists()
+    attempt = LinkAttempt.objects.get(user=unlinked.user)
+    assert (attempt.outcome, attempt.affiliate) == (LinkOutcome.NO_MATCH, None)
+
+
+@pytest.mark.parametrize("typed", ["7801.00", "7799", "$7,800.40", "$ 7 800.50"])
+def test_the_net_amount_within_a_peso_links_however_it_is_written(unlinked, typed):
+    affiliate = AffiliateFactory(net_pay=Decimal("7800.00"))
+
+    response = unlinked.post(link_url(), form_data(affiliate, net_pay=typed))
+
+    assert response.status_code == 302
+    assert AffiliateLink.objects.get(user=unlinked.user).affiliate == affiliate
+
+
+def test_a_net_amount_that_is_not_a_number_is_explained_and_kept(unlinked):
+    affiliate = AffiliateFactory()
+
+    response = unlinked.post(link_url(), form_data(affiliate, net_pay="siete mil"))
+
+    assert response.status_code == 400
+    html = page_text(response)
+    assert "Escribe el neto de tu última quincena en pesos" in html
+    assert 'value="siete mil"' in html
+    assert f'value="{affiliate.curp}"' in html
+    assert not LinkAttempt.objects.exists()
+
+
+# --- The affiliate hears of every link ----------------------------------------------------
+
+
+def test_linking_emails_the_affiliates_address_on_file_after_commit(
+    unlinked, django_capture_on_commit_callbacks, settings
+):
+    from affiliates.tasks import link_notice_send
+
+    settings.PORTAL_BASE_URL = "https://prestamos.example.gob.mx"
+    affiliate = AffiliateFactory(email="registrado@example.org")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = unlinked.post(link_url(), form_data(affiliate))
+        # Before the commit, nothing is queued.
+        assert not OrmQ.objects.exists()
+    assert response.status_code == 302
+
+    [task] = OrmQ.objects.all()
+    assert task.func() == "affiliates.tasks.link_notice_send"
+    link = AffiliateLink.objects.get(user=unlinked.user)
+    assert link_notice_send(*task.task["args"]) is True
+    assert link_notice_send(link.pk) is False  # a retried task sends nothing more
+
+    [message] = mail.outbox
+    assert message.to == ["registrado@example.org"]
+    assert "vinculó" in message.subject
+    body = message.body
+    assert affiliate.full_name in body
+    # The account, partly hidden, so the affiliate can tell whether it is theirs.
+    assert unlinked.user.email not in body
+    assert unlinked.user.email[:2] + "•" in body
+    assert "Si no fuiste tú" in body
+    assert settings.INSTITUTE_CONTACT_EMAIL in body
+    link.refresh_from_db()
+    assert link.notice_sent_at is not None
+
+
+def test_an_affiliate_without_an_email_on_file_gets_no_email_and_it_is_logged(
+    unlinked, django_capture_on_commit_callbacks, caplog
+):
+    from affiliates.tasks import link_notice_send
+
+    affiliate = AffiliateFactory(email="")
+    with django_capture_on_commit_callbacks(execute=True):
+        unlinked.post(link_url(), form_data(affiliate))
+    link = AffiliateLink.objects.get(user=unlinked.user)
+
+    with caplog.at_level(logging.WARNING):
+        assert link_notice_send(link.pk) is False
+
+    assert mail.outbox == []
+    assert f"link={link.pk}" in caplog.text
+
+
+def test_a_refused_attempt_emails_no_one(unlinked, django_capture_on_commit_callbacks):
+    affiliate = AffiliateFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        unlinked.post(link_url(), wrong_data(affiliate))
+    assert not OrmQ.objects.exists()
 
 
 # --- Already linked -----------------------------------------------------------------------
@@ -437,6 +546,7 @@ def test_account_that_loses_the_race_for_the_lock_is_told_the_affiliate_is_taken
             curp=affiliate.curp,
             number=affiliate.number,
             birth_date=affiliate.birth_date,
+            net_pay=affiliate.net_pay,
             ip_address="10.4.0.1",
         )
 
@@ -466,6 +576,7 @@ def test_unique_constraint_is_the_last_line_when_both_pass_every_check(unlinked,
             curp=affiliate.curp,
             number=affiliate.number,
             birth_date=affiliate.birth_date,
+            net_pay=affiliate.net_pay,
             ip_address=None,
         )
 

@@ -248,6 +248,8 @@ def link_affiliation(page: Page, journey: Journey, affiliate) -> None:
     page.get_by_label("CURP").fill(affiliate.curp.lower())
     page.get_by_label("Número de afiliación").fill(affiliate.number)
     page.get_by_label("Fecha de nacimiento").fill(affiliate.birth_date.isoformat())
+    # As the paycheck writes it: "$7,800.00".
+    page.get_by_label("Neto de tu última quincena").fill(f"${affiliate.net_pay:,}")
     page.get_by_role("button", name="Vincular mi cuenta").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Mi afiliación")

@@ -20,6 +20,7 @@ from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -31,6 +32,7 @@ from django_q.models import OrmQ, Schedule, Task
 from django_q.signing import SignedPackage
 
 from affiliates.models import LinkAttempt, LinkOutcome
+from isseg_portal.staff_second_factor import staff_invitation_issue
 from loans.models import LoanApplication, SupportingDocument
 from signatures.models import SignedDocument
 from surveys.models import Invitation
@@ -72,6 +74,14 @@ class World:
         self.request = request
         self.applicant = request.getfixturevalue("applicant")
         self._admin_objects = {}
+
+    @cached_property
+    def staff_invitation_url(self) -> str:
+        """The path of an invitation for `clerk` to set up the second factor."""
+        _invitation, url = staff_invitation_issue(
+            user=self.request.getfixturevalue("clerk").user, created_by=None
+        )
+        return url.removeprefix(settings.PORTAL_BASE_URL)
 
     @cached_property
     def draft(self) -> LoanApplication:
@@ -311,6 +321,15 @@ APP_ROWS = [
         forged_url=lambda w: reverse(
             "surveys:thanks", args=[_altered(invitation_token(w.answered_invitation))]
         ),
+    ),
+    # A staff member's invitation to set up the second factor: for its own account only; a
+    # forged token is refused to everyone, and a visitor is first sent to log in.
+    Row(
+        "cuenta/segundo-factor/invitacion/<str:token>/",
+        lambda w: w.staff_invitation_url,
+        {"anonymous": LOGIN, **_forged(*EVERYONE[1:])},
+        owner="clerk",
+        forged_url=lambda w: _altered(w.staff_invitation_url.rstrip("/")) + "/",
     ),
     Row(
         "verificar/<uuid:token>/",

@@ -680,6 +680,7 @@ def test_affiliate_linking_refuses(change, phrase, unlinked, other_applicant, ta
         "curp": target.curp,
         "number": target.number,
         "birth_date": target.birth_date.isoformat(),
+        "net_pay": str(target.net_pay),
         **change(target),
     }
     theirs = other_applicant.affiliate
@@ -688,6 +689,7 @@ def test_affiliate_linking_refuses(change, phrase, unlinked, other_applicant, ta
             "curp": theirs.curp,
             "number": theirs.number,
             "birth_date": theirs.birth_date.isoformat(),
+            "net_pay": str(theirs.net_pay),
         }
     links_before = list(AffiliateLink.objects.values_list("pk", "user_id", "affiliate_id"))
 
@@ -707,7 +709,12 @@ def test_a_lowercase_curp_with_spaces_is_normalised_and_links(unlinked, target):
 
     response = unlinked.post(
         reverse("affiliates:link"),
-        {"curp": f"  {curp}  ", "number": target.number, "birth_date": "15/06/1975"},
+        {
+            "curp": f"  {curp}  ",
+            "number": target.number,
+            "birth_date": "15/06/1975",
+            "net_pay": str(target.net_pay),
+        },
     )
 
     assert response.status_code == 302

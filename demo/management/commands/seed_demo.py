@@ -236,7 +236,7 @@ class Command(BaseCommand):
             out(f"  {email:<24} {role}")
         out("")
         out(self.style.MIGRATE_HEADING("Afiliados para probar la vinculación"))
-        out("  CURP                numero     nacimiento  estatus")
+        out("  CURP                numero     nacimiento  neto quincena  estatus")
         samples = [
             Affiliate.objects.filter(status=status, is_blocked=False, link__isnull=True)
             .order_by("number")
@@ -251,7 +251,8 @@ class Command(BaseCommand):
             note = " (bloqueado)" if affiliate.is_blocked else ""
             out(
                 f"  {affiliate.curp}  {affiliate.number:<10} "
-                f"{affiliate.birth_date:%d/%m/%Y}  {affiliate.status}{note}"
+                f"{affiliate.birth_date:%d/%m/%Y}  {affiliate.net_pay:>13}  "
+                f"{affiliate.status}{note}"
             )
 
     def _print_staff(self, staff) -> None:
