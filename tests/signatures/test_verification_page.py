@@ -2,6 +2,7 @@
 whether the file is the institute's, the PDF report, and every refusal in Spanish."""
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +11,7 @@ from pypdf import PdfReader
 
 from signatures.models import SignedDocument
 from signatures.verification import mask
+from tests.pages import text
 from tests.signatures.sealing import seal_document
 
 VERIFY = reverse("signatures:verify")
@@ -63,6 +65,40 @@ def test_a_file_broken_inside_is_unreadable_not_an_error(anonymous, signed_contr
 
     assert response.status_code == 400
     assert "No se pudo leer el PDF" in response.content.decode()
+
+
+def test_a_signature_field_whose_value_is_not_a_dictionary_is_unreadable(
+    anonymous, signed_contract
+):
+    # Given the signed contract with its signature field's /V turned into a number, a string
+    # and an array (each the same length as the reference it replaces)
+    content = signed_contract.file.read()
+    reference = re.search(rb"/V (\d+ 0 R)", content).group(1)
+    width = len(reference)
+    for value in (b"7".ljust(width), b"(x)".ljust(width), b"[1 2]".ljust(width)):
+        broken = content.replace(b"/V " + reference, b"/V " + value, 1)
+
+        # When it is uploaded
+        response = upload(anonymous, broken)
+
+        # Then it is an unreadable PDF, said in Spanish, not a server error
+        assert response.status_code == 400
+        assert "No se pudo leer el PDF: el archivo está dañado o incompleto." in text(response)
+
+
+def test_a_corrupt_flate_stream_is_unreadable(anonymous, signed_contract):
+    # Given the signed contract with garbage in the compressed stream of its last
+    # cross-reference table (pyHanko inflates it only while validating)
+    content = signed_contract.file.read()
+    start = content.rindex(b"/FlateDecode")
+    data = content.index(b"stream\n", start) + len(b"stream\n") + 2
+    broken = content[:data] + bytes(b ^ 0xFF for b in content[data : data + 16])
+    broken += content[data + 16 :]
+
+    response = upload(anonymous, broken)
+
+    assert response.status_code == 400
+    assert "No se pudo leer el PDF: el archivo está dañado o incompleto." in text(response)
 
 
 def test_the_qr_link_shows_the_institute_s_latest_version(anonymous, signed_contract, seal):
