@@ -214,3 +214,152 @@ def test_the_page_needs_the_csrf_token(db, signed_contract):
 )
 def test_masking_keeps_the_ends(value, masked):
     assert mask(value) == masked
+
+
+def test_anonymous_visits_of_the_page_and_the_qr_link_create_no_session(anonymous, signed_contract):
+    from django.contrib.sessions.models import Session
+
+    url = reverse("signatures:verify_token", args=[signed_contract.verification_token])
+    # (The applicant who signed it has the one session of their login.)
+    sessions_before = Session.objects.count()
+
+    # When 100 anonymous visitors open the QR link (and the page itself), each without cookies
+    for _ in range(50):
+        anonymous.cookies.clear()
+        assert anonymous.get(url).status_code == 200
+        anonymous.cookies.clear()
+        assert anonymous.get(VERIFY).status_code == 200
+
+    # Then the database holds no session for them
+    assert Session.objects.count() == sessions_before
+
+
+def test_the_qr_link_s_report_downloads_without_a_session(anonymous, signed_contract):
+    from django.contrib.sessions.models import Session
+
+    sessions_before = Session.objects.count()
+    page = anonymous.get(
+        reverse("signatures:verify_token", args=[signed_contract.verification_token])
+    )
+    report_url = reverse(
+        "signatures:verify_token_report", args=[signed_contract.verification_token]
+    )
+    assert f'href="{report_url}"' in page.content.decode()
+
+    response = anonymous.get(report_url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text_of_pdf = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages
+    )
+    assert "todas sus firmas son válidas" in text_of_pdf
+    assert signed_contract.reference in text_of_pdf
+    assert Session.objects.count() == sessions_before
+
+
+def test_the_form_still_posts_with_its_csrf_token(db, signed_contract):
+    from django.test import Client
+
+    # Given a browser that opened the page (and so holds the CSRF cookie)
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(reverse("signatures:verify_token", args=[signed_contract.verification_token]))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+
+    # When it posts the form with the token
+    response = client.post(
+        VERIFY,
+        {
+            "csrfmiddlewaretoken": token,
+            "documento": SimpleUploadedFile(
+                "contrato.pdf", signed_contract.file.read(), "application/pdf"
+            ),
+        },
+    )
+
+    # Then the file is verified
+    assert response.status_code == 200
+    assert "El documento está íntegro y todas sus firmas son válidas." in text(response)
+
+
+@pytest.fixture
+def replaced_contract(complete_draft, demo_credentials, analyst):
+    """The contract the applicant signed first, and the one they signed after the analyst
+    returned the application for correction (a devolución): (first, second)."""
+    from loans.services import application_complete, application_return
+    from tests.builders import committed, sign_with_efirma, take_for_review
+
+    first = sign_with_efirma(complete_draft, demo_credentials)
+    take_for_review(complete_draft, analyst)
+    with committed():
+        application_return(
+            application=complete_draft,
+            actor=analyst.user,
+            reason="Falta la página 2 de la INE.",
+            ip_address=None,
+        )
+    application_complete(application=complete_draft, privacy_accepted=True, terms_accepted=True)
+    second = sign_with_efirma(complete_draft, demo_credentials)
+    return first, second
+
+
+def _local(moment) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
+
+
+def test_the_qr_link_of_a_replaced_contract_says_when_and_by_which_version(
+    anonymous, replaced_contract
+):
+    first, second = replaced_contract
+    assert first.verification_token != second.verification_token
+
+    # When someone follows the QR code printed on the first contract
+    response = anonymous.get(reverse("signatures:verify_token", args=[first.verification_token]))
+
+    # Then the page says it was replaced, when, and links to the version that replaced it
+    assert response.status_code == 200
+    page = text(response)
+    assert "Este documento fue reemplazado por una versión nueva." in page
+    assert f"El {_local(second.created_at)} se firmó una nueva versión" in page
+    second_url = reverse("signatures:verify_token", args=[second.verification_token])
+    assert f'href="{second_url}"' in response.content.decode()
+    # ...and never presents the first file as simply the one the institute keeps
+    assert "Abajo está lo que prueban las firmas del archivo que conserva el Instituto." not in page
+    assert "Es el archivo que el Instituto conserva" not in page
+    assert "Es una versión reemplazada del documento del folio" in page
+
+
+def test_the_qr_link_of_the_new_version_is_the_current_one(anonymous, replaced_contract):
+    _first, second = replaced_contract
+
+    response = anonymous.get(reverse("signatures:verify_token", args=[second.verification_token]))
+
+    page = text(response)
+    assert "reemplaz" not in page
+    assert f"Es el archivo que el Instituto conserva para el folio {second.reference}" in page
+
+
+def test_an_upload_of_a_replaced_contract_says_so_in_the_page_and_the_report(
+    anonymous, replaced_contract
+):
+    first, second = replaced_contract
+
+    response = upload(anonymous, first.file.read())
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Es una versión reemplazada del documento del folio" in page
+    assert f"El {_local(second.created_at)} se firmó una nueva versión" in page
+    assert "Es el archivo que el Instituto conserva" not in page
+    second_url = reverse("signatures:verify_token", args=[second.verification_token])
+    assert f'href="{second_url}"' in response.content.decode()
+
+    report = anonymous.get(reverse("signatures:verify_report"))
+    text_of_pdf = " ".join(
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(report.content)).pages
+    )
+    assert "reemplazada" in text_of_pdf
+    assert _local(second.created_at) in text_of_pdf
