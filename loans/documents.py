@@ -3,8 +3,10 @@
 An applicant's file is accepted only when three things agree: the extension of its name (what it
 says it is), its first bytes (the format's signature) and the parser of that format, which must
 open it (pypdf for PDF, Pillow for JPEG and PNG). The browser's content type is ignored: it is
-whatever the client says. Every refusal is a `DocumentRejected` with a Spanish message for the
-person who chose the file.
+whatever the client says. A PDF that would run something when an analyst opens it (JavaScript,
+a /Launch, an /OpenAction or /AA action) or carries other files inside is refused, and so is a
+picture that does not decode whole. Every refusal is a `DocumentRejected` with a Spanish message
+for the person who chose the file.
 
 No database, no storage: `loans.services.application_add_document` stores what this module
 accepted, under a name the server makes up.
@@ -14,13 +16,20 @@ import hashlib
 import logging
 import math
 import re
+import struct
+import threading
 import unicodedata
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from django.utils.translation import gettext_lazy as _lazy
+from PIL import Image, ImageFile, UnidentifiedImageError
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +44,24 @@ PNG = "image/png"
 # What each extension claims, and how people call that format.
 CLAIMED_TYPES = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG}
 FORMAT_NAMES = {PDF: "PDF", JPEG: "JPG", PNG: "PNG"}
+
+# Why a PDF with active content is refused, by kind (see `_pdf_active_content`).
+ACTIVE_CONTENT_MESSAGES = {
+    "javascript": _lazy(
+        "El PDF contiene código JavaScript, que el Instituto no acepta por seguridad."
+    ),
+    "launch": _lazy(
+        "El PDF contiene una acción que abre otros programas o archivos, que el Instituto no "
+        "acepta por seguridad."
+    ),
+    "automatic": _lazy(
+        "El PDF contiene acciones que se ejecutan solas al abrirlo o al recorrerlo, que el "
+        "Instituto no acepta por seguridad."
+    ),
+    "embedded": _lazy(
+        "El PDF contiene otros archivos adjuntos, que el Instituto no acepta por seguridad."
+    ),
+}
 
 _SIGNATURES = ((b"%PDF-", PDF), (b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG))
 _CHUNK = 64 * 1024
@@ -152,6 +179,13 @@ def _pdf_opens(file: IO[bytes]) -> None:
                 )
             )
         pages = len(reader.pages)
+        active = _pdf_active_content(reader)
+        if active is not None:
+            raise DocumentRejected(
+                ACTIVE_CONTENT_MESSAGES[active]
+                + " "
+                + _("Imprímelo como PDF o escanéalo de nuevo y súbelo otra vez.")
+            )
     except DocumentRejected:
         raise
     except Exception as error:
@@ -170,34 +204,198 @@ def _pdf_opens(file: IO[bytes]) -> None:
         raise DocumentRejected(_("El PDF no tiene páginas."))
 
 
+def _pdf_active_content(reader: PdfReader) -> str | None:
+    """The first kind of active content (a key of ACTIVE_CONTENT_MESSAGES) among the objects the
+    file's trailer reaches (catalogue, pages, annotations, form fields, name trees, actions
+    chained by /Next), or None. Each object is visited once; streams by their dictionary only.
+    """
+    seen: set[tuple[int, int]] = set()
+    pending: list[PdfObject] = [reader.trailer]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            found = _active_entry(item)
+            if found is not None:
+                return found
+            pending.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            pending.extend(item)
+    return None
+
+
+def _active_entry(entry: DictionaryObject) -> str | None:
+    action = _resolved(entry, "/S")
+    if "/JS" in entry or "/JavaScript" in entry or action == "/JavaScript":
+        return "javascript"
+    if action == "/Launch":
+        return "launch"
+    # An /OpenAction that is only a destination (the page to open at) runs nothing.
+    if "/AA" in entry or isinstance(_resolved(entry, "/OpenAction"), DictionaryObject):
+        return "automatic"
+    if (
+        "/EmbeddedFiles" in entry
+        or "/EF" in entry
+        or _resolved(entry, "/Type") == "/EmbeddedFile"
+        or _resolved(entry, "/Subtype") == "/FileAttachment"
+    ):
+        return "embedded"
+    return None
+
+
+def _resolved(entry: DictionaryObject, key: str) -> PdfObject | None:
+    value = dict.get(entry, key)
+    return value.get_object() if value is not None else None
+
+
+# A lock, so that two checks at once never restore each other's value of Pillow's global.
+_PILLOW_STRICTNESS = threading.Lock()
+
+
+@contextmanager
+def _truncated_pictures_refused() -> Iterator[None]:
+    """Pillow's `ImageFile.LOAD_TRUNCATED_IMAGES` off for the block, and back as it was after.
+
+    WeasyPrint turns it on for the whole process when it is imported (in the portal, always: it
+    renders the contract), and with it on Pillow completes a truncated picture silently. A
+    render in another thread meanwhile meets Pillow's own default, which only refuses broken
+    pictures, and the portal renders none of its applicants'.
+    """
+    with _PILLOW_STRICTNESS:
+        lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+
+
 def _image_opens(file: IO[bytes], *, content_type: str) -> None:
     damaged = _("La imagen está dañada o incompleta y no se puede abrir. Toma la foto de nuevo.")
     expected = {JPEG: "JPEG", PNG: "PNG"}[content_type]
     try:
-        with Image.open(file) as image:
-            if image.format != expected:
-                raise DocumentRejected(damaged)
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise DocumentRejected(
-                    _(
-                        "La imagen mide %(width)s × %(height)s píxeles, demasiado grande. "
-                        "Tómala con menor resolución."
-                    )
-                    % {"width": width, "height": height}
-                )
-            # verify() walks the structure (every PNG chunk and its CRC) without decoding.
-            image.verify()
-        if content_type == JPEG:
-            # A JPEG's structure says little: decode it (at 1/8 scale, cheap) so a truncated
-            # or corrupt scan is refused now rather than found by the analyst.
-            file.seek(0)
-            with Image.open(file) as image:
-                image.draft("RGB", (image.size[0] // 8 or 1, image.size[1] // 8 or 1))
-                image.load()
+        with _truncated_pictures_refused():
+            _image_decodes(file, content_type=content_type, expected=expected, damaged=damaged)
     except DocumentRejected:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise DocumentRejected(damaged) from None
     finally:
         file.seek(0)
+
+
+def _image_decodes(file: IO[bytes], *, content_type: str, expected: str, damaged: str) -> None:
+    with Image.open(file) as image:
+        if image.format != expected:
+            raise DocumentRejected(damaged)
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise DocumentRejected(
+                _(
+                    "La imagen mide %(width)s × %(height)s píxeles, demasiado grande. "
+                    "Tómala con menor resolución."
+                )
+                % {"width": width, "height": height}
+            )
+        # verify() walks the structure (every PNG chunk and its CRC) without decoding.
+        image.verify()
+    file.seek(0)
+    if content_type == JPEG:
+        # A JPEG's structure says little: decode it (at 1/8 scale, cheap) so a truncated
+        # or corrupt scan is refused now rather than found by the analyst.
+        with Image.open(file) as image:
+            image.draft("RGB", (image.size[0] // 8 or 1, image.size[1] // 8 or 1))
+            image.load()
+    elif not _png_whole(file):
+        raise DocumentRejected(damaged)
+
+
+# PNG: the samples of each color type, and the passes of Adam7 interlacing (x, y, dx, dy).
+_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_PNG_DEPTHS = {1, 2, 4, 8, 16}
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _png_whole(file: IO[bytes]) -> bool:
+    """Every chunk whole, with its checksum, up to IEND, and the picture data inflating to the
+    very number of bytes its header announces.
+
+    A PNG whose chunks are whole but whose picture stops short passes Pillow's verify(), which
+    does not decode; decoding it whole would take a few hundred megabytes for a large photo.
+    Inflating and counting takes a 64 KiB buffer.
+    """
+    file.seek(8)
+    announced: int | None = None
+    inflater = zlib.decompressobj()
+    inflated = 0
+    while True:
+        head = file.read(8)
+        if len(head) < 8:
+            return False
+        length, kind = struct.unpack(">I4s", head)
+        if length > MAX_DOCUMENT_BYTES:
+            return False
+        data = file.read(length)
+        checksum = file.read(4)
+        if len(data) < length or len(checksum) < 4:
+            return False
+        if zlib.crc32(kind + data) != struct.unpack(">I", checksum)[0]:
+            return False
+        if kind == b"IHDR":
+            announced = _png_data_size(data)
+        elif kind == b"IDAT":
+            if announced is None:
+                return False
+            inflated += _inflated_size(inflater, data, limit=announced - inflated)
+            if inflated > announced:
+                return False
+        elif kind == b"IEND":
+            if announced is None or not inflater.eof:
+                return False
+            return inflated == announced
+
+
+def _png_data_size(header: bytes) -> int | None:
+    """The bytes the picture inflates to (a filter byte per row), from IHDR; None if invalid."""
+    if len(header) != 13:
+        return None
+    width, height, depth, color, _compression, _filter, interlace = struct.unpack(
+        ">IIBBBBB", header
+    )
+    samples = _PNG_SAMPLES.get(color)
+    if samples is None or depth not in _PNG_DEPTHS or interlace not in (0, 1):
+        return None
+
+    def size(columns: int, rows: int) -> int:
+        return rows * (1 + (columns * samples * depth + 7) // 8) if columns and rows else 0
+
+    if interlace == 0:
+        return size(width, height)
+    return sum(
+        size((width - x + dx - 1) // dx, (height - y + dy - 1) // dy) for x, y, dx, dy in _ADAM7
+    )
+
+
+def _inflated_size(inflater, data: bytes, *, limit: int) -> int:
+    """How many bytes `data` adds to the inflated stream, counting past `limit` by one at most."""
+    total = 0
+    while not inflater.eof and total <= limit:
+        out = inflater.decompress(data, min(_CHUNK, limit - total + 1))
+        total += len(out)
+        data = inflater.unconsumed_tail
+        if not data and not out:
+            break
+    return total

@@ -9,4 +9,7 @@ urlpatterns = [
     path("verificar/reporte.pdf", views.verify_report, name="verify_report"),
     # The contract's QR code leads here (loans.contract.verification_url).
     path("verificar/<uuid:token>/", views.verify_token, name="verify_token"),
+    path(
+        "verificar/<uuid:token>/reporte.pdf", views.verify_token_report, name="verify_token_report"
+    ),
 ]

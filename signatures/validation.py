@@ -18,6 +18,9 @@ validation data. Revocation data the file does not carry is fetched (hard-fail).
 
 import asyncio
 import datetime
+import logging
+import struct
+import zlib
 from dataclasses import asdict, dataclass
 from io import BytesIO
 
@@ -34,6 +37,8 @@ from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationE
 
 from signatures.certificates import subject_identity
 from signatures.trust import validation_context
+
+logger = logging.getLogger(__name__)
 
 # What may change after a signature without making it worth less: other signatures (form
 # filling of their own fields), document time-stamps and validation data.
@@ -93,24 +98,41 @@ class PdfReport:
         return asdict(self)
 
 
+# What pyHanko (and asn1crypto under it) raise on a file that is not the PDF it expects. It reads
+# objects lazily, so a file broken past its trailer fails while validating, not while opening:
+# a signature field whose /V is a number (AttributeError), a Flate stream that does not inflate
+# (zlib.error), objects nested thousands deep (RecursionError)... Network trouble with the TSA or
+# OCSP is none of these: pyHanko reports it in the signature's status, it does not raise.
+PARSER_ERRORS = (
+    PdfReadError,
+    zlib.error,
+    struct.error,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    NotImplementedError,
+    RecursionError,
+    EOFError,
+    OverflowError,
+    AssertionError,
+)
+
+
 def validate_pdf(data: bytes) -> PdfReport:
     try:
         return asyncio.run(_validate(data))
-    except PdfReadError as error:
-        # pyHanko reads objects lazily: a file broken past its trailer fails while validating.
-        raise PdfUnreadable(str(error)) from error
-    except RecursionError as error:
-        # Objects nested thousands deep (a hostile upload) exhaust the parser's recursion.
-        raise PdfUnreadable("objects nested too deeply") from error
+    except PARSER_ERRORS as error:
+        # Logged with its traceback: were it a bug of ours rather than a broken file, it shows.
+        logger.info("PDF ilegible: %s: %s", type(error).__name__, error, exc_info=True)
+        raise PdfUnreadable(f"{type(error).__name__}: {error}") from error
 
 
 async def _validate(data: bytes) -> PdfReport:
-    try:
-        reader = PdfFileReader(BytesIO(data), strict=False)
-        signatures = list(reader.embedded_regular_signatures)
-        timestamps = list(reader.embedded_timestamp_signatures)
-    except (PdfReadError, ValueError, KeyError, TypeError, IndexError) as error:
-        raise PdfUnreadable(str(error)) from error
+    reader = PdfFileReader(BytesIO(data), strict=False)
+    signatures = list(reader.embedded_regular_signatures)
+    timestamps = list(reader.embedded_timestamp_signatures)
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:

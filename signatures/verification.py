@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from signatures import validation
 from signatures.models import SignedDocument
-from signatures.selectors import document_by_token
+from signatures.selectors import document_by_token, document_replacement
 
 # Contracts are a few hundred kilobytes; a scanned annex could make one a few megabytes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -97,11 +97,16 @@ class Verification:
     ok: bool
     signatures: list[SignatureSummary]
     document_timestamps: list[tuple[datetime | None, str, bool]]
-    # The institute's record of this exact file, if it keeps one, and whether a newer version
-    # (the sealed contract) replaced it.
+    # The institute's record of this exact file, if it keeps one, and whether it is the version
+    # that stands: neither a later version of it (the sealed contract) nor a document signed
+    # anew in its place (after a devolución) exists.
     held_reference: str = ""
     held_is_current: bool = False
     checked_at: datetime | None = None
+    # When a document signed anew replaced this file's, and that document's verification token
+    # (its page): see `signatures.selectors.document_replacement`.
+    replaced_at: datetime | None = None
+    replaced_by_token: str = ""
 
     def as_session(self) -> dict:
         """What the PDF report needs, in JSON, to be kept in the session (never the file)."""
@@ -125,6 +130,8 @@ class Verification:
             "held_reference": self.held_reference,
             "held_is_current": self.held_is_current,
             "checked_at": _iso(self.checked_at),
+            "replaced_at": _iso(self.replaced_at),
+            "replaced_by_token": self.replaced_by_token,
         }
 
     @classmethod
@@ -151,6 +158,9 @@ class Verification:
             held_reference=data["held_reference"],
             held_is_current=data["held_is_current"],
             checked_at=_parsed(data["checked_at"]),
+            # Absent from the sessions kept before the replacement was recorded.
+            replaced_at=_parsed(data.get("replaced_at")),
+            replaced_by_token=data.get("replaced_by_token", ""),
         )
 
 
@@ -159,6 +169,7 @@ def verification_of(data: bytes, *, checked_at: datetime) -> Verification:
     sha256 = hashlib.sha256(data).hexdigest()
     report = _report(sha256, data)
     held = SignedDocument.objects.filter(sha256=sha256).first()
+    replacement = document_replacement(document=held) if held else None
     return Verification(
         sha256=sha256,
         size=len(data),
@@ -174,14 +185,23 @@ def verification_of(data: bytes, *, checked_at: datetime) -> Verification:
             for stamp in report.document_timestamps
         ],
         held_reference=held.reference if held else "",
-        held_is_current=bool(held) and not SignedDocument.objects.filter(supersedes=held).exists(),
+        held_is_current=bool(held)
+        and replacement is None
+        and not SignedDocument.objects.filter(supersedes=held).exists(),
         checked_at=checked_at,
+        replaced_at=replacement.created_at if replacement else None,
+        replaced_by_token=str(replacement.verification_token) if replacement else "",
     )
 
 
 def held_document(*, token: uuid.UUID) -> SignedDocument | None:
     """The latest version of the document whose QR code carries `token`."""
     return document_by_token(token=token)
+
+
+def replacement_of(document: SignedDocument) -> SignedDocument | None:
+    """The document signed anew in place of `document`, if any (its `created_at`: when)."""
+    return document_replacement(document=document)
 
 
 def _report(sha256: str, data: bytes) -> validation.PdfReport:

@@ -385,3 +385,257 @@ def test_the_links_on_the_page_lead_to_the_download_view(applicant, document):
     assert download_url(document) in html
     # The storage path is never shown.
     assert document.file.name not in html
+
+
+# --- Active content and truncated pictures ---------------------------------------------------
+
+
+def _pdf(build) -> bytes:
+    """A one-page PDF made with pypdf, changed by `build(writer)` before it is written."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    build(writer)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _action(kind: str, **entries):
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    action = DictionaryObject({NameObject("/S"): NameObject(kind)})
+    for key, value in entries.items():
+        action[NameObject(f"/{key}")] = TextStringObject(value)
+    return action
+
+
+def _link_with(action):
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
+
+    return DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (10, 10, 200, 40)]),
+            NameObject("/A"): action,
+        }
+    )
+
+
+def open_action_javascript(writer):
+    from pypdf.generic import NameObject
+
+    writer._root_object[NameObject("/OpenAction")] = _action("/JavaScript", JS="app.alert(1)")
+
+
+def named_javascript(writer):
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    scripts = ArrayObject([TextStringObject("hola"), _action("/JavaScript", JS="app.alert(1)")])
+    writer._root_object[NameObject("/Names")] = DictionaryObject(
+        {NameObject("/JavaScript"): DictionaryObject({NameObject("/Names"): scripts})}
+    )
+
+
+def launch_link(writer):
+    writer.add_annotation(0, _link_with(_action("/Launch", F="C:\\\\Windows\\\\calc.exe")))
+
+
+def javascript_link(writer):
+    writer.add_annotation(0, _link_with(_action("/JavaScript", JS="app.alert(1)")))
+
+
+def page_additional_action(writer):
+    from pypdf.generic import DictionaryObject, NameObject
+
+    writer.pages[0][NameObject("/AA")] = DictionaryObject(
+        {NameObject("/O"): _action("/URI", URI="https://example.org/")}
+    )
+
+
+def embedded_file(writer):
+    writer.add_attachment("nomina.exe", b"MZ\x90\x00 not a real program")
+
+
+def file_attachment_annotation(writer):
+    from pypdf.annotations import FreeText
+    from pypdf.generic import NameObject
+
+    annotation = FreeText(text="adjunto", rect=(10, 10, 100, 40))
+    annotation[NameObject("/Subtype")] = NameObject("/FileAttachment")
+    writer.add_annotation(0, annotation)
+
+
+ACTIVE_CONTENT = "El PDF contiene"
+HOSTILE_PDFS = {
+    "open-action-javascript": open_action_javascript,
+    "named-javascript": named_javascript,
+    "launch": launch_link,
+    "javascript-link": javascript_link,
+    "page-additional-action": page_additional_action,
+    "embedded-file": embedded_file,
+    "file-attachment-annotation": file_attachment_annotation,
+}
+
+
+@pytest.mark.parametrize("build", HOSTILE_PDFS.values(), ids=HOSTILE_PDFS.keys())
+def test_a_pdf_with_active_content_or_embedded_files_is_refused(build):
+    with pytest.raises(DocumentRejected) as refused:
+        check("ine.pdf", _pdf(build))
+
+    assert refused.value.message.startswith(ACTIVE_CONTENT)
+    assert "Imprímelo como PDF o escanéalo de nuevo" in refused.value.message
+
+
+def test_a_pdf_that_opens_at_a_page_and_links_to_a_site_is_accepted():
+    # An /OpenAction that is only a destination (LibreOffice writes one) and a plain web link
+    # are no action to refuse.
+    def build(writer):
+        from pypdf.generic import ArrayObject, NameObject, NullObject
+
+        writer._root_object[NameObject("/OpenAction")] = ArrayObject(
+            [writer.pages[0].indirect_reference, NameObject("/XYZ"), NullObject(), NullObject()]
+        )
+        writer.add_annotation(0, _link_with(_action("/URI", URI="https://isseg.gob.mx/")))
+
+    assert check("ine.pdf", _pdf(build)).content_type == "application/pdf"
+
+
+def noisy_picture(image_format: str) -> bytes:
+    """A photo-like picture (noise compresses badly: most of the file is the image data)."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(15)
+    picture = Image.frombytes("RGB", (240, 180), rng.randbytes(240 * 180 * 3))
+    buffer = io.BytesIO()
+    picture.save(buffer, image_format)
+    return buffer.getvalue()
+
+
+def jpeg_cut_in_its_scan() -> bytes:
+    # Cut inside the compressed picture, after every header: what an interrupted upload leaves.
+    content = noisy_picture("JPEG")
+    return content[: len(content) * 3 // 4]
+
+
+def png_with_half_its_picture() -> bytes:
+    """Every chunk whole and with its right checksum, but the picture data stops halfway: what a
+    broken phone app writes. Only decoding the picture finds it."""
+    import struct
+    import zlib
+
+    content = noisy_picture("PNG")
+    chunks, position = [], 8
+    while position < len(content):
+        (length,) = struct.unpack(">I", content[position : position + 4])
+        kind = content[position + 4 : position + 8]
+        chunks.append((kind, content[position + 8 : position + 8 + length]))
+        position += 12 + length
+    picture = zlib.decompress(b"".join(data for kind, data in chunks if kind == b"IDAT"))
+    # One IDAT chunk where the picture's were, holding its first half.
+    picture_at = next(index for index, (kind, _data) in enumerate(chunks) if kind == b"IDAT")
+    chunks = [chunk for chunk in chunks if chunk[0] != b"IDAT"]
+    chunks.insert(picture_at, (b"IDAT", zlib.compress(picture[: len(picture) // 2])))
+    out = content[:8]
+    for kind, data in chunks:
+        out += struct.pack(">I", len(data)) + kind + data
+        out += struct.pack(">I", zlib.crc32(kind + data))
+    return out
+
+
+@pytest.fixture
+def lenient_pillow(monkeypatch):
+    """Pillow as WeasyPrint leaves it once imported (in the portal, always): accepting truncated
+    pictures. The check must not depend on it, nor change it for the rest of the process."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    yield
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+
+
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [("foto.jpg", jpeg_cut_in_its_scan), ("foto.png", png_with_half_its_picture)],
+    ids=["jpeg-cut-in-its-scan", "png-with-half-its-picture"],
+)
+def test_a_truncated_picture_is_refused_whatever_pillow_s_global_says(lenient_pillow, name, build):
+    with pytest.raises(DocumentRejected) as refused:
+        check(name, build())
+
+    assert refused.value.message.startswith("La imagen está dañada o incompleta")
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_a_whole_photo_like_picture_is_accepted(lenient_pillow, image_format):
+    name = f"foto.{image_format.lower()}"
+    assert check(name, noisy_picture(image_format)).size > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "message"),
+    [
+        ("ine.pdf", lambda: _pdf(open_action_javascript), ACTIVE_CONTENT),
+        ("ine.pdf", lambda: _pdf(launch_link), ACTIVE_CONTENT),
+        ("ine.pdf", lambda: _pdf(page_additional_action), ACTIVE_CONTENT),
+        ("ine.pdf", lambda: _pdf(embedded_file), ACTIVE_CONTENT),
+        ("foto.jpg", jpeg_cut_in_its_scan, "La imagen está dañada o incompleta"),
+        ("foto.png", png_with_half_its_picture, "La imagen está dañada o incompleta"),
+    ],
+    ids=["open-action", "launch", "page-aa", "embedded-file", "truncated-jpeg", "truncated-png"],
+)
+def test_uploading_a_hostile_or_truncated_file_is_refused_and_loses_nothing(
+    applicant, draft, media_root, lenient_pillow, name, build, message
+):
+    # Given the proof of address already uploaded
+    post_file(applicant, draft, "luz.png", image_bytes("PNG"), kind=DocumentKind.PROOF_OF_ADDRESS)
+    kept = SupportingDocument.objects.get()
+
+    # When the official ID uploaded is a hostile PDF or a truncated picture
+    response = post_file(applicant, draft, name, build())
+
+    # Then the step says why, on the field, and what was saved is still there
+    assert response.status_code == 400
+    assert message in text(response)
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert list(SupportingDocument.objects.all()) == [kept]
+    assert kept.original_name in text(response)
+    stored = list((media_root / "solicitudes").rglob("*.*"))
+    assert stored == [media_root / kept.file.name]
+
+
+def test_an_interlaced_png_is_accepted_whole_and_refused_short(lenient_pillow):
+    """Adam7-interlaced (Pillow writes none; built here): seven passes of rows to count."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    width, height = 33, 17
+    passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
+    passes += ((0, 1, 1, 2),)
+    rows = b""
+    for x0, y0, dx, dy in passes:
+        for y in range(y0, height, dy):
+            row = bytes((x * 7 + y * 13) % 256 for x in range(x0, width, dx))
+            rows += b"\x00" + row if row else b""
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 1))
+
+    def png(data: bytes) -> bytes:
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + header
+            + chunk(b"IDAT", zlib.compress(data))
+            + chunk(b"IEND", b"")
+        )
+
+    assert check("foto.png", png(rows)).content_type == "image/png"
+    with pytest.raises(DocumentRejected):
+        check("foto.png", png(rows[:-1]))

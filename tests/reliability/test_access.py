@@ -338,6 +338,14 @@ APP_ROWS = [
         forged_url=lambda w: reverse("signatures:verify_token", args=[uuid.uuid4()]),
     ),
     Row(
+        "verificar/<uuid:token>/reporte.pdf",
+        lambda w: reverse(
+            "signatures:verify_token_report", args=[w.signed_document.verification_token]
+        ),
+        _forged(),
+        forged_url=lambda w: reverse("signatures:verify_token_report", args=[uuid.uuid4()]),
+    ),
+    Row(
         "cuenta/^confirm-email/(?P<key>[-:\\w]+)/$",
         lambda w: reverse(
             "account_confirm_email", args=[EmailConfirmationHMAC(w.unverified_email).key]

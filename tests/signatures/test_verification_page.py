@@ -2,6 +2,7 @@
 whether the file is the institute's, the PDF report, and every refusal in Spanish."""
 
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +11,7 @@ from pypdf import PdfReader
 
 from signatures.models import SignedDocument
 from signatures.verification import mask
+from tests.pages import text
 from tests.signatures.sealing import seal_document
 
 VERIFY = reverse("signatures:verify")
@@ -63,6 +65,40 @@ def test_a_file_broken_inside_is_unreadable_not_an_error(anonymous, signed_contr
 
     assert response.status_code == 400
     assert "No se pudo leer el PDF" in response.content.decode()
+
+
+def test_a_signature_field_whose_value_is_not_a_dictionary_is_unreadable(
+    anonymous, signed_contract
+):
+    # Given the signed contract with its signature field's /V turned into a number, a string
+    # and an array (each the same length as the reference it replaces)
+    content = signed_contract.file.read()
+    reference = re.search(rb"/V (\d+ 0 R)", content).group(1)
+    width = len(reference)
+    for value in (b"7".ljust(width), b"(x)".ljust(width), b"[1 2]".ljust(width)):
+        broken = content.replace(b"/V " + reference, b"/V " + value, 1)
+
+        # When it is uploaded
+        response = upload(anonymous, broken)
+
+        # Then it is an unreadable PDF, said in Spanish, not a server error
+        assert response.status_code == 400
+        assert "No se pudo leer el PDF: el archivo está dañado o incompleto." in text(response)
+
+
+def test_a_corrupt_flate_stream_is_unreadable(anonymous, signed_contract):
+    # Given the signed contract with garbage in the compressed stream of its last
+    # cross-reference table (pyHanko inflates it only while validating)
+    content = signed_contract.file.read()
+    start = content.rindex(b"/FlateDecode")
+    data = content.index(b"stream\n", start) + len(b"stream\n") + 2
+    broken = content[:data] + bytes(b ^ 0xFF for b in content[data : data + 16])
+    broken += content[data + 16 :]
+
+    response = upload(anonymous, broken)
+
+    assert response.status_code == 400
+    assert "No se pudo leer el PDF: el archivo está dañado o incompleto." in text(response)
 
 
 def test_the_qr_link_shows_the_institute_s_latest_version(anonymous, signed_contract, seal):
@@ -178,3 +214,152 @@ def test_the_page_needs_the_csrf_token(db, signed_contract):
 )
 def test_masking_keeps_the_ends(value, masked):
     assert mask(value) == masked
+
+
+def test_anonymous_visits_of_the_page_and_the_qr_link_create_no_session(anonymous, signed_contract):
+    from django.contrib.sessions.models import Session
+
+    url = reverse("signatures:verify_token", args=[signed_contract.verification_token])
+    # (The applicant who signed it has the one session of their login.)
+    sessions_before = Session.objects.count()
+
+    # When 100 anonymous visitors open the QR link (and the page itself), each without cookies
+    for _ in range(50):
+        anonymous.cookies.clear()
+        assert anonymous.get(url).status_code == 200
+        anonymous.cookies.clear()
+        assert anonymous.get(VERIFY).status_code == 200
+
+    # Then the database holds no session for them
+    assert Session.objects.count() == sessions_before
+
+
+def test_the_qr_link_s_report_downloads_without_a_session(anonymous, signed_contract):
+    from django.contrib.sessions.models import Session
+
+    sessions_before = Session.objects.count()
+    page = anonymous.get(
+        reverse("signatures:verify_token", args=[signed_contract.verification_token])
+    )
+    report_url = reverse(
+        "signatures:verify_token_report", args=[signed_contract.verification_token]
+    )
+    assert f'href="{report_url}"' in page.content.decode()
+
+    response = anonymous.get(report_url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text_of_pdf = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages
+    )
+    assert "todas sus firmas son válidas" in text_of_pdf
+    assert signed_contract.reference in text_of_pdf
+    assert Session.objects.count() == sessions_before
+
+
+def test_the_form_still_posts_with_its_csrf_token(db, signed_contract):
+    from django.test import Client
+
+    # Given a browser that opened the page (and so holds the CSRF cookie)
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(reverse("signatures:verify_token", args=[signed_contract.verification_token]))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+
+    # When it posts the form with the token
+    response = client.post(
+        VERIFY,
+        {
+            "csrfmiddlewaretoken": token,
+            "documento": SimpleUploadedFile(
+                "contrato.pdf", signed_contract.file.read(), "application/pdf"
+            ),
+        },
+    )
+
+    # Then the file is verified
+    assert response.status_code == 200
+    assert "El documento está íntegro y todas sus firmas son válidas." in text(response)
+
+
+@pytest.fixture
+def replaced_contract(complete_draft, demo_credentials, analyst):
+    """The contract the applicant signed first, and the one they signed after the analyst
+    returned the application for correction (a devolución): (first, second)."""
+    from loans.services import application_complete, application_return
+    from tests.builders import committed, sign_with_efirma, take_for_review
+
+    first = sign_with_efirma(complete_draft, demo_credentials)
+    take_for_review(complete_draft, analyst)
+    with committed():
+        application_return(
+            application=complete_draft,
+            actor=analyst.user,
+            reason="Falta la página 2 de la INE.",
+            ip_address=None,
+        )
+    application_complete(application=complete_draft, privacy_accepted=True, terms_accepted=True)
+    second = sign_with_efirma(complete_draft, demo_credentials)
+    return first, second
+
+
+def _local(moment) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M")
+
+
+def test_the_qr_link_of_a_replaced_contract_says_when_and_by_which_version(
+    anonymous, replaced_contract
+):
+    first, second = replaced_contract
+    assert first.verification_token != second.verification_token
+
+    # When someone follows the QR code printed on the first contract
+    response = anonymous.get(reverse("signatures:verify_token", args=[first.verification_token]))
+
+    # Then the page says it was replaced, when, and links to the version that replaced it
+    assert response.status_code == 200
+    page = text(response)
+    assert "Este documento fue reemplazado por una versión nueva." in page
+    assert f"El {_local(second.created_at)} se firmó una nueva versión" in page
+    second_url = reverse("signatures:verify_token", args=[second.verification_token])
+    assert f'href="{second_url}"' in response.content.decode()
+    # ...and never presents the first file as simply the one the institute keeps
+    assert "Abajo está lo que prueban las firmas del archivo que conserva el Instituto." not in page
+    assert "Es el archivo que el Instituto conserva" not in page
+    assert "Es una versión reemplazada del documento del folio" in page
+
+
+def test_the_qr_link_of_the_new_version_is_the_current_one(anonymous, replaced_contract):
+    _first, second = replaced_contract
+
+    response = anonymous.get(reverse("signatures:verify_token", args=[second.verification_token]))
+
+    page = text(response)
+    assert "reemplaz" not in page
+    assert f"Es el archivo que el Instituto conserva para el folio {second.reference}" in page
+
+
+def test_an_upload_of_a_replaced_contract_says_so_in_the_page_and_the_report(
+    anonymous, replaced_contract
+):
+    first, second = replaced_contract
+
+    response = upload(anonymous, first.file.read())
+
+    page = text(response)
+    assert response.status_code == 200
+    assert "Es una versión reemplazada del documento del folio" in page
+    assert f"El {_local(second.created_at)} se firmó una nueva versión" in page
+    assert "Es el archivo que el Instituto conserva" not in page
+    second_url = reverse("signatures:verify_token", args=[second.verification_token])
+    assert f'href="{second_url}"' in response.content.decode()
+
+    report = anonymous.get(reverse("signatures:verify_report"))
+    text_of_pdf = " ".join(
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(report.content)).pages
+    )
+    assert "reemplazada" in text_of_pdf
+    assert _local(second.created_at) in text_of_pdf
