@@ -77,7 +77,8 @@ def assert_refused_as_changed(response, application):
     assert response.status_code == 409, response.content
     body = response.json()
     assert body["error"] == "contract_changed"
-    assert "cambi" in body["message"] and "vuelve a firmar" in body["message"].lower()
+    assert "cambi" in body["message"]
+    assert "vuelve a firmar" in body["message"].lower()
     application.refresh_from_db()
     assert application.status == ApplicationStatus.DRAFT
     assert application.signed_at is None
@@ -110,9 +111,7 @@ def test_after_the_refusal_signing_again_signs_the_contract_as_it_is_now(
     session, signature = prepared_signature(applicant, complete_draft, demo_credentials)
     edit_clabe(applicant, complete_draft)
     confirm(applicant, complete_draft)
-    assert_refused_as_changed(
-        finish(applicant, complete_draft, session, signature), complete_draft
-    )
+    assert_refused_as_changed(finish(applicant, complete_draft, session, signature), complete_draft)
 
     _body, finished = sign(applicant, complete_draft, demo_credentials)
 
@@ -139,9 +138,7 @@ def test_an_edit_undone_before_confirming_still_ends_the_session(
     assert response.status_code == 302
     confirm(applicant, complete_draft)
 
-    assert_refused_as_changed(
-        finish(applicant, complete_draft, session, signature), complete_draft
-    )
+    assert_refused_as_changed(finish(applicant, complete_draft, session, signature), complete_draft)
     assert SigningSession.objects.get().invalidated_at is not None
 
 
@@ -162,9 +159,7 @@ def test_a_session_left_open_before_a_return_does_not_sign_the_corrected_draft(
     from loans.services import application_return, application_take_for_review
 
     # Two tabs: one prepared and left open, the other signed.
-    stale_session, stale_signature = prepared_signature(
-        applicant, complete_draft, demo_credentials
-    )
+    stale_session, stale_signature = prepared_signature(applicant, complete_draft, demo_credentials)
     _body, finished = sign(applicant, complete_draft, demo_credentials)
     assert finished.status_code == 200
     application_take_for_review(application=complete_draft, actor=analyst.user, ip_address=None)

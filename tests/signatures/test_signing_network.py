@@ -49,7 +49,7 @@ class ObservingTSA:
         observer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 observer.observe()
                 time.sleep(observer.delay)
@@ -88,7 +88,7 @@ class ObservingTSA:
                 user.first_name = "Concurrente"
                 user.save(update_fields=["first_name"])
             observation["write_error"] = None
-        except Exception as error:  # noqa: BLE001 - reported by the test
+        except Exception as error:
             observation["write_error"] = repr(error)
         finally:
             connections.close_all()
@@ -119,9 +119,7 @@ def assert_nothing_held(tsa: ObservingTSA) -> None:
         assert observation["write_seconds"] < PROMPT_SECONDS, observation
 
 
-def test_finish_holds_no_transaction_while_the_tsa_answers(
-    applicant, demo_credentials, media_root
-):
+def test_finish_holds_no_transaction_while_the_tsa_answers(applicant, demo_credentials, media_root):
     draft = complete_draft_for(applicant)
     body = prepare(applicant, draft, demo_credentials.certificate).json()
     signature = demo_credentials.sign(base64.b64decode(body["signed_attributes"]))
@@ -157,9 +155,7 @@ def stored_pdfs(media_root: Path) -> list[Path]:
     return [path for path in (media_root / "firmados").rglob("*.pdf") if path.is_file()]
 
 
-def test_finishes_of_one_session_at_once_store_one_pdf(
-    applicant, demo_credentials, media_root
-):
+def test_finishes_of_one_session_at_once_store_one_pdf(applicant, demo_credentials, media_root):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite's shared in-memory test database refuses concurrent writers.")
     draft = complete_draft_for(applicant)
