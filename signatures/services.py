@@ -238,11 +238,6 @@ def signing_sessions_invalidate(*, reference: str) -> int:
     ).update(invalidated_at=timezone.now())
 
 
-def document_changed_error() -> SigningError:
-    """The refusal of a session whose document's data changed since it was prepared."""
-    return _document_changed()
-
-
 def latest_signed_document(*, reference: str, kind: str) -> SignedDocument | None:
     return (
         SignedDocument.objects.filter(reference=reference, kind=kind)
