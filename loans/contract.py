@@ -10,6 +10,8 @@ product's current ones, and the schedule is the one `loans.amortization` compute
 application pages.
 """
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -145,6 +147,44 @@ def contract_pdf(
         )
         html = render_to_string(TEMPLATE, context)
     return html_to_pdf(html)
+
+
+def contract_digest(application: LoanApplication) -> str:
+    """The SHA-256 of the data the contract prints about this application: its terms, the
+    product, the CLABE and bank, and the borrower with their contact data.
+
+    A signing session keeps the digest of the contract it prepared, and the signature is refused
+    when the application's digest is another one by the time it is finished
+    (`loans.signing.application_sign_finish`). Whatever the template starts printing from the
+    application must be added here. The date of signing is not: a session is refused on
+    another day anyway.
+    """
+    product = application.product
+    data = {
+        "folio": application.folio,
+        "product": [product.pk, product.code, product.name],
+        "amount": _decimal(application.amount),
+        "quincenas": application.quincenas,
+        "annual_rate": _decimal(application.annual_rate),
+        "interest_convention": application.interest_convention,
+        "fund_rate": _decimal(application.fund_rate),
+        "payment": _decimal(application.payment),
+        "cat": _decimal(application.cat),
+        "total_interest": _decimal(application.total_interest),
+        "previous_balance": _decimal(application.previous_balance),
+        "net_to_receive": _decimal(application.net_to_receive),
+        "clabe": application.clabe,
+        "bank_name": application.bank_name,
+        "account_is_own": application.account_is_own,
+        "borrower": {key: str(value) for key, value in _borrower(application).items()},
+    }
+    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _decimal(value: Decimal | None) -> str:
+    """The same text for 60000, 60000.0 and 60000.00 (an instance, the database's value)."""
+    return "" if value is None else format(Decimal(value).normalize(), "f")
 
 
 def _installments(quote: Quote, *, signed_on: date) -> list[Installment]:

@@ -3,8 +3,12 @@
 `signatures` does the signing and knows nothing of loans; these services decide what is signed
 (the final contract, rendered with the verification token the signature will carry), who must
 sign it (the affiliate's CURP and RFC), and move the application to `signed`, in the same
-transaction that records the signed PDF. They live beside `loans.services`, which holds the
-transition itself (`application_sign`).
+transaction that records the signed PDF. A session signs the contract it prepared or nothing:
+it keeps the digest of the contract's data (`loans.contract.contract_digest`), which finishing
+computes again on the locked application (409 `contract_changed` when they differ), and the
+wizard's edits, a return and a new confirmation end the open sessions
+(`signatures.services.signing_sessions_invalidate`). They live beside `loans.services`, which
+holds the transition itself (`application_sign`).
 """
 
 from django.conf import settings
@@ -12,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loans.contract import contract_pdf
+from loans.contract import contract_digest, contract_pdf
 from loans.models import LoanApplication
 from loans.services import ApplicationError, application_sign
 from signatures.models import SignedDocument
@@ -58,6 +62,8 @@ def application_sign_prepare(
             location=settings.INSTITUTE_CITY,
         ),
         render=render,
+        # Of the same instance the contract is rendered from: the data it prints.
+        content_digest=contract_digest(application),
     )
 
 
@@ -83,6 +89,14 @@ def application_sign_finish(
         except ApplicationError as error:
             raise SigningError(error.code, error.message) from error
 
+    def current_digest(*, locked: bool) -> str:
+        # Locked in the transaction that records the signature: an edit waits for its commit,
+        # and one committed before is seen here.
+        rows = LoanApplication.objects.select_related("product", "affiliate__employer")
+        if locked:
+            rows = rows.select_for_update(of=("self",))
+        return contract_digest(rows.get(pk=application.pk))
+
     return signing_finish(
         owner=user,
         reference=application.folio,
@@ -91,6 +105,7 @@ def application_sign_finish(
         on_signed=on_signed,
         # The contract is dated, and its payment calendar computed, on the day it was prepared.
         same_day=True,
+        current_digest=current_digest,
     )
 
 

@@ -2,8 +2,11 @@
 
 A `SigningSession` holds what pyHanko's interrupted signing needs between *prepare* and
 *finish* (the PDF with its placeholder, the byte-range digest, the signed attributes) for a
-few minutes; it is single-use. A `SignedDocument` is append-only: its file is written once,
-under a fresh name, with its SHA-256 recorded, and never overwritten nor deleted.
+few minutes; it is single-use, and bound to what the caller says the document prints (its
+`content_digest`): the caller invalidates it when that changes, and checks it again at finish.
+A `SignedDocument` is append-only: its file is written once, under a fresh name, with its SHA-256
+recorded, and never overwritten nor deleted (only a file that no record names, left by a finish
+or a seal that was not recorded, is deleted a day later: `signatures.tasks.signed_files_sweep`).
 
 Both know what they sign only by a `reference` the caller gives (a loan's folio) and a
 `verification_token` printed on the document (its QR code): this app knows nothing of loans.
@@ -42,8 +45,17 @@ class SigningSession(models.Model):
     reserved_start = models.PositiveIntegerField()
     reserved_end = models.PositiveIntegerField()
     signed_attributes = models.BinaryField(_("atributos firmados (DER)"))
+    # The caller's SHA-256 of the data the prepared document prints (a contract's terms, CLABE,
+    # contact data): finishing re-computes it and refuses a document whose data changed since.
+    content_digest = models.CharField(_("huella de los datos"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("creada"))
     expires_at = models.DateTimeField(_("vence"))
+    # Set when what it would sign changed (an edit, a return, a new confirmation): refused.
+    invalidated_at = models.DateTimeField(_("invalidada"), null=True, blank=True)
+    # Set while one request completes it (time-stamp and revocation data over the network,
+    # outside any transaction): any other finish of it is refused meanwhile (see
+    # `signatures.services.FINISH_LEASE`).
+    claimed_at = models.DateTimeField(_("en curso desde"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminada"), null=True, blank=True)
 
     class Meta:

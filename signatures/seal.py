@@ -41,7 +41,11 @@ from pyhanko_certvalidator.errors import (
 
 from signatures.models import SignedDocument
 from signatures.pades import DIGEST_ALGORITHM, ServiceUnavailable
-from signatures.services import signed_document_store
+from signatures.services import (
+    signed_document_build,
+    signed_document_record,
+    signed_file_discard,
+)
 from signatures.trust import trust_store, validation_context
 
 logger = logging.getLogger(__name__)
@@ -106,38 +110,67 @@ def seal_pdf(pdf: bytes, *, field_name: str, reason: str, location: str) -> byte
     return output.getvalue()
 
 
-@transaction.atomic
 def document_seal(
     *, document: SignedDocument, kind: str, field_name: str, reason: str, location: str
 ) -> SignedDocument:
     """Seal a stored document into a new `SignedDocument` of ``kind``; idempotent.
 
     If the reference already has a document of ``kind``, that one is returned and nothing is
-    sealed. Concurrent runs queue on the source's row. The sealed file is written (under a new
-    name) before its row: a worker killed in between leaves an unreferenced file, and the
+    sealed. The seal talks to the TSA and the revocation services with no transaction open
+    (a hung TSA holds no lock); its file is then written under a new name, and recorded in a
+    short transaction that locks the source and looks again for a sealed version: a run that
+    finds one there (two workers at once) deletes its own file and returns that one. A worker
+    killed in between leaves nothing recorded (at most a file the daily sweep deletes), and the
     next run seals again and completes.
     """
     if kind == document.kind:
         raise ValueError("The sealed document needs a kind of its own.")
-    source = SignedDocument.objects.select_for_update().get(pk=document.pk)
-    existing = (
-        SignedDocument.objects.filter(reference=source.reference, kind=kind)
-        .order_by("-created_at")
-        .first()
-    )
+    existing = _sealed_version(document, kind)
     if existing is not None:
         return existing
+    source = SignedDocument.objects.get(pk=document.pk)
     with source.file.open("rb") as handle:
         content = handle.read()
     # The seal vouches for what was signed: never for a file changed since it was recorded.
     if hashlib.sha256(content).hexdigest() != source.sha256:
         raise SourceAltered(source.file.name)
     sealed = seal_pdf(content, field_name=field_name, reason=reason, location=location)
-    record = _sealed_record(
-        source=source, kind=kind, content=sealed, certificate=_seal_signer().signing_cert
+    record = signed_document_build(
+        content=sealed,
+        # The seal's own certificate, the one `seal_pdf` signed with (not read back from the
+        # file, which parsed every signature of it again).
+        certificate=_seal_signer().signing_cert,
+        reference=source.reference,
+        kind=kind,
+        # Same printed QR code: the verification page shows the latest version of the chain.
+        verification_token=source.verification_token,
+        # A task applies the institute's seal: no person's account signed it.
+        signed_by=None,
+        supersedes=source,
     )
+    try:
+        with transaction.atomic():
+            # Concurrent runs queue here; the first to record wins, the others find its record.
+            source = SignedDocument.objects.select_for_update().get(pk=source.pk)
+            existing = _sealed_version(source, kind)
+            if existing is None:
+                signed_document_record(record)
+    except BaseException:
+        signed_file_discard(record.file.name)
+        raise
+    if existing is not None:
+        signed_file_discard(record.file.name)
+        return existing
     logger.info("Documento %s sellado (%s); SHA-256 %s", record.reference, kind, record.sha256)
     return record
+
+
+def _sealed_version(document: SignedDocument, kind: str) -> SignedDocument | None:
+    return (
+        SignedDocument.objects.filter(reference=document.reference, kind=kind)
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def _seal_signer() -> signers.SimpleSigner:
@@ -212,21 +245,3 @@ def _translated(error: Exception) -> Exception | None:
             % {"error": cause}
         )
     return None
-
-
-def _sealed_record(
-    *, source: SignedDocument, kind: str, content: bytes, certificate
-) -> SignedDocument:
-    return signed_document_store(
-        content=content,
-        # The seal's own certificate, the one `seal_pdf` signed with (not read back from the
-        # file, which parsed every signature of it again).
-        certificate=certificate,
-        reference=source.reference,
-        kind=kind,
-        # Same printed QR code: the verification page shows the latest version of the chain.
-        verification_token=source.verification_token,
-        # A task applies the institute's seal: no person's account signed it.
-        signed_by=None,
-        supersedes=source,
-    )

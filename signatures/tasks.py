@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from isseg_portal.background import Every
@@ -18,6 +19,11 @@ SESSION_RETENTION = timedelta(days=1)
 # Documents validated per run of the sweep: a backlog (after an outage, or the first run after
 # the upgrade that added the reports) is worked through a batch at a time.
 VALIDATE_BATCH = 200
+# Where the signed PDFs are stored (`signatures.models.signed_document_path`), and how old a
+# file there that no record names must be before the sweep deletes it: a file is written just
+# before its record is saved, so a younger one may be about to be recorded.
+SIGNED_FILES_DIRECTORY = "firmados"
+ORPHAN_AGE = timedelta(days=1)
 
 
 def signing_sessions_purge() -> int:
@@ -69,7 +75,44 @@ def documents_validate_pending() -> int:
     return done
 
 
+def signed_files_sweep() -> int:
+    """Delete the signed PDFs that no `SignedDocument` names, written more than a day ago; return
+    how many. Such a file is left when its record was not saved after it was written (a finish
+    refused under the lock, a seal that found another worker's, a process killed in between)
+    and its deletion then failed. Only under the signed documents' directory: the storage holds
+    other apps' files, which are not this app's to judge."""
+    referenced = set(SignedDocument.objects.values_list("file", flat=True))
+    cutoff = timezone.now() - ORPHAN_AGE
+    deleted = 0
+    for name in _stored_files(SIGNED_FILES_DIRECTORY):
+        if name in referenced:
+            continue
+        try:
+            if default_storage.get_modified_time(name) >= cutoff:
+                continue
+            default_storage.delete(name)
+        except (OSError, NotImplementedError) as error:
+            logger.warning("signed_files_sweep: %s no se pudo revisar o borrar: %s", name, error)
+            continue
+        logger.info("signed_files_sweep deleted=%s", name)
+        deleted += 1
+    return deleted
+
+
+def _stored_files(directory: str):
+    """Every file's name under ``directory`` of the documents' storage, recursively."""
+    try:
+        directories, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{directory}/{name}"
+    for child in directories:
+        yield from _stored_files(f"{directory}/{child}")
+
+
 SCHEDULES = {
     signing_sessions_purge: Every(minutes=60),
+    signed_files_sweep: Every(minutes=24 * 60),
     documents_validate_pending: Every(minutes=10),
 }

@@ -34,6 +34,7 @@ from loans.services.transitions import (
     transition_permission_check,
 )
 from loans.workflow import ApplicationStatus
+from signatures.services import signing_sessions_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ def application_return(
     def reopen(locked: LoanApplication) -> list[str]:
         # The applicant corrects, confirms the review step again and signs a new contract.
         locked.completed_at = None
+        # A session prepared before (another tab) must not sign the corrected draft.
+        signing_sessions_invalidate(reference=locked.folio)
         return ["completed_at"]
 
     return transition(

@@ -38,6 +38,7 @@ from loans.services.transitions import (
     draft_locked,
 )
 from loans.workflow import ApplicationStatus
+from signatures.services import signing_sessions_invalidate
 
 
 class ApplicationNotEligible(ApplicationError):
@@ -312,6 +313,8 @@ def application_complete(
         locked.terms_accepted_at = now
         locked.completed_at = now
         locked.completed_step = WIZARD_STEPS
+        # The applicant signs what they confirm now: a contract prepared before is not it.
+        signing_sessions_invalidate(reference=locked.folio)
         locked.save(
             update_fields=[
                 "privacy_accepted_at",
@@ -349,8 +352,11 @@ def _wizard_progress(
 
     Steps count in order: step n is complete only once n − 1 is (step 1, the quote, always is).
     A change to a complete draft makes it incomplete again: the applicant confirms the data
-    they will sign, so they must review and accept them once more.
+    they will sign, so they must review and accept them once more. Any change ends the draft's
+    open signing sessions: what they prepared is not what would be signed now.
     """
+    if changed:
+        signing_sessions_invalidate(reference=locked.folio)
     if step and max(locked.completed_step, 1) >= step - 1 and locked.completed_step < step:
         locked.completed_step = step
         fields.append("completed_step")

@@ -65,6 +65,8 @@ ERROR_STATUS = {
     "certificate_refused": 422,
     "signature_invalid": 400,
     "session_expired": 400,
+    # The draft was edited, returned or confirmed again after the session was prepared.
+    "contract_changed": 409,
     "not_signable": 409,
     "not_allowed": 409,
     "not_editable": 409,

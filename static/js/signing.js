@@ -372,6 +372,13 @@
       if (problem.code === "service_unavailable") {
         parts.push(messages["try-again-later"]);
       }
+      if (problem.code === "contract_changed") {
+        // The contract on this page is not the current one: nothing was signed, and signing
+        // again starts over from the page as it is now.
+        parts.push(messages["contract-changed"]);
+        showError(parts.join(" "), { reload: true });
+        return;
+      }
       showError(parts.join(" "));
       return;
     }
@@ -389,7 +396,7 @@
     }
   }
 
-  function showError(text) {
+  function showError(text, options) {
     clearError();
     const notice = document.createElement("div");
     notice.className = "notice notice--error";
@@ -399,6 +406,15 @@
     paragraph.appendChild(word);
     paragraph.appendChild(document.createTextNode(text));
     notice.appendChild(paragraph);
+    if (options && options.reload) {
+      const again = document.createElement("p");
+      const link = document.createElement("a");
+      link.href = window.location.pathname;
+      link.textContent = messages.reload;
+      link.dataset.reload = "";
+      again.appendChild(link);
+      notice.appendChild(again);
+    }
     errorArea.appendChild(notice);
   }
 

@@ -335,3 +335,47 @@ def test_sign_with_demo_certificate(applicant_page, complete_draft, demo_credent
     _, finish = log.posts()
     assert sorted(parse_qs(finish.post_data)) == ["session", "signature"]
     assert_nothing_secret_sent(log, demo_credentials)
+
+
+def test_a_contract_changed_while_signing_is_explained_and_signed_again(
+    applicant_page, complete_draft, demo_credentials
+):
+    from loans.services import application_complete, application_save_bank_account
+    from tests.builders import with_check_digit
+
+    # Given a page whose contract changes (another tab saved a new CLABE and confirmed it)
+    # after the signature was prepared and before it is finished
+    page = applicant_page
+    page.goto(sign_path(complete_draft))
+    _prepare_path, complete_path = api_paths(page)
+    new_clabe = with_check_digit("01218070123456789")
+
+    def edit_then_finish(route) -> None:
+        application_save_bank_account(
+            application=complete_draft, clabe=new_clabe, account_is_own=True
+        )
+        application_complete(application=complete_draft, privacy_accepted=True, terms_accepted=True)
+        route.continue_()
+
+    page.route(f"**{complete_path}", edit_then_finish, times=1)
+
+    # When the applicant signs
+    fill_in(page, demo_credentials)
+    press_sign(page)
+
+    # Then the page says the contract changed, nothing was signed, and how to start again
+    expect(error_area(page)).to_contain_text("Los datos del contrato cambiaron")
+    expect(error_area(page)).to_contain_text("Vuelve a cargar esta página")
+    expect(step(page, "seal")).to_have_attribute("data-state", "failed")
+    complete_draft.refresh_from_db()
+    assert complete_draft.status == ApplicationStatus.DRAFT
+
+    # And after reloading, the same e.firma signs the contract as it is now
+    page.get_by_role("link", name="Volver a cargar la página").click()
+    expect(error_area(page)).to_be_empty()
+    fill_in(page, demo_credentials)
+    press_sign(page)
+    expect(page.get_by_role("heading", name="Contrato firmado")).to_be_visible()
+    complete_draft.refresh_from_db()
+    assert complete_draft.status == ApplicationStatus.SIGNED
+    assert complete_draft.clabe == new_clabe
