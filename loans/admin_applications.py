@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from affiliates.sync import affiliate_refresh, format_synced_at
 from isseg_portal.client_ip import client_ip
+from isseg_portal.plain_text import PlainTextAdminMixin, PlainTextField
 from isseg_portal.reauthentication import recently_authenticated
 from loans.eligibility import evaluate
 from loans.models import AuditChainCheck, LoanApplication, RejectionReason
@@ -43,7 +44,8 @@ from signatures.models import SignedDocument
 
 
 class ReturnForm(forms.Form):
-    reason = forms.CharField(
+    reason = PlainTextField(
+        multiline=True,
         label=_("Qué debe corregir el solicitante"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=1000,
@@ -52,7 +54,8 @@ class ReturnForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason_code = forms.ChoiceField(label=_("Motivo"), choices=RejectionReason.choices)
-    details = forms.CharField(
+    details = PlainTextField(
+        multiline=True,
         label=_("Explicación para el solicitante"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=1000,
@@ -60,7 +63,7 @@ class RejectForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    spei_reference = forms.CharField(label=_("Referencia SPEI"), max_length=40)
+    spei_reference = PlainTextField(label=_("Referencia SPEI"), max_length=40)
     paid_on = forms.DateField(
         label=_("Fecha de pago"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -120,7 +123,7 @@ def _perform(action: StaffAction, request: HttpRequest, application: LoanApplica
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(admin.ModelAdmin):
+class LoanApplicationAdmin(PlainTextAdminMixin, admin.ModelAdmin):
     list_display = (
         "folio",
         "applicant_name",

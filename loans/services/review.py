@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from isseg_portal.formatting import pesos
+from isseg_portal.plain_text import text_clean
 from loans.models import LoanApplication, Payment, RejectionReason
 from loans.services.transitions import (
     ApplicationError,
@@ -60,7 +61,7 @@ def application_return(
 ) -> LoanApplication:
     """Back to the applicant to correct and sign again; the reason is what they will read."""
     transition_permission_check(actor=actor, to_status=ApplicationStatus.RETURNED)
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "", multiline=True).strip()
     if not reason:
         raise ApplicationError(_("Escribe qué debe corregir el solicitante."))
 
@@ -90,7 +91,7 @@ def application_reject(
     transition_permission_check(actor=actor, to_status=ApplicationStatus.REJECTED)
     if reason_code not in RejectionReason.values:
         raise ApplicationError(_("Elige el motivo del rechazo."))
-    details = (details or "").strip()
+    details = text_clean(details or "", multiline=True).strip()
     if not details:
         raise ApplicationError(_("Explica el motivo del rechazo para el solicitante."))
     label = RejectionReason(reason_code).label
@@ -155,7 +156,7 @@ def application_register_payment(
     ip_address: str | None,
 ) -> LoanApplication:
     transition_permission_check(actor=actor, to_status=ApplicationStatus.DISBURSED)
-    reference = transfer.spei_reference.strip()
+    reference = text_clean(transfer.spei_reference).strip()
     if not reference:
         raise ApplicationError(_("Escribe la referencia de la transferencia SPEI."))
     if transfer.paid_on > timezone.localdate():
