@@ -16,5 +16,9 @@ class PortalConfig(AppConfig):
                 session_mark_login(request)
 
         user_logged_in.connect(start_session_clocks, dispatch_uid="isseg_session_clocks")
-        # Production checks of the portal's own settings (check --deploy).
-        from isseg_portal import checks  # noqa: F401
+        # Production checks of the portal's own settings (check --deploy), and the portal's
+        # own clean-ups (expired sessions, old failed tasks) on a schedule.
+        from isseg_portal import checks, tasks  # noqa: F401
+        from isseg_portal.background import schedules_connect
+
+        schedules_connect(self, tasks.SCHEDULES)
