@@ -209,3 +209,32 @@ def test_the_sessions_task_deletes_the_expired_ones_only():
     sessions_clear()
 
     assert list(Session.objects.values_list("session_key", flat=True)) == ["b" * 32]
+
+
+@pytest.mark.django_db
+def test_failed_tasks_are_purged_after_the_days_kept(settings):
+    from django_q.models import Failure, Success
+
+    from isseg_portal.tasks import task_results_purge
+
+    settings.Q_FAILURES_KEEP_DAYS = 30
+    now = timezone.now()
+
+    def task(name, *, days_ago, success):
+        model = Success if success else Failure
+        return model.objects.create(
+            id=name.ljust(32, "0"),
+            name=name,
+            func="math.floor",
+            started=now - timezone.timedelta(days=days_ago),
+            stopped=now - timezone.timedelta(days=days_ago),
+            success=success,
+        )
+
+    task("vieja", days_ago=31, success=False)
+    task("reciente", days_ago=29, success=False)
+    task("exitosa", days_ago=90, success=True)  # django-q2's save_limit keeps these bounded
+
+    assert task_results_purge() == 1
+    assert set(Failure.objects.values_list("name", flat=True)) == {"reciente"}
+    assert Success.objects.count() == 1
