@@ -7,6 +7,7 @@ sync workers, each with a few threads for requests that wait on the TSA or the O
 
 import multiprocessing
 import os
+from pathlib import Path
 
 wsgi_app = "isseg_portal.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -42,3 +43,12 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # the node's /dev/shm) when the default temporary directory is on a disk that may stall.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
 proc_name = "isseg-portal"
+# The control socket of `gunicornc` (status, worker count, reload): in the portal's own var/
+# (ISSEG_VAR_DIR), one per checkout, readable by its user only; never gunicorn's default of
+# $XDG_RUNTIME_DIR or ~/.gunicorn/, which two portals of one user would share (the second
+# one to start takes it from the first).
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or str(
+    Path(os.environ.get("ISSEG_VAR_DIR") or Path(__file__).resolve().parent / "var")
+    / "gunicorn.ctl"
+)
+control_socket_mode = 0o600

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import Affiliate, AffiliateLink, AffiliateLoan, Employer, LinkAttempt
 from affiliates.services import affiliate_unlink
+from isseg_portal.plain_text import PlainTextAdminMixin
 
 
 class ReadOnlyAdminMixin:
@@ -30,12 +31,12 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Employer)
-class EmployerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EmployerAdmin(ReadOnlyAdminMixin, PlainTextAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
-class AffiliateLoanInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AffiliateLoanInline(ReadOnlyAdminMixin, PlainTextAdminMixin, admin.TabularInline):
     model = AffiliateLoan
     fields = [
         "product_code",
@@ -51,7 +52,7 @@ class AffiliateLoanInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Affiliate)
-class AffiliateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AffiliateAdmin(ReadOnlyAdminMixin, PlainTextAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "name",
@@ -111,7 +112,7 @@ class AffiliateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AffiliateLink)
-class AffiliateLinkAdmin(admin.ModelAdmin):
+class AffiliateLinkAdmin(PlainTextAdminMixin, admin.ModelAdmin):
     """Links are made only by the affiliate, through `affiliate_link`, which checks their data.
 
     Staff may delete a link made by mistake, so the affiliate can link the right account. The
@@ -154,7 +155,7 @@ class AffiliateLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(LinkAttempt)
-class LinkAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LinkAttemptAdmin(ReadOnlyAdminMixin, PlainTextAdminMixin, admin.ModelAdmin):
     """The audit trail of linking: nobody edits or deletes it from here."""
 
     list_display = [

@@ -20,5 +20,9 @@ class PortalConfig(AppConfig):
         from isseg_portal.counters import allauth_counters_route
 
         allauth_counters_route()
-        # Production checks of the portal's own settings (check --deploy).
-        from isseg_portal import checks  # noqa: F401
+        # Production checks of the portal's own settings (check --deploy), and the portal's
+        # own clean-ups (expired sessions, old failed tasks) on a schedule.
+        from isseg_portal import checks, tasks  # noqa: F401
+        from isseg_portal.background import schedules_connect
+
+        schedules_connect(self, tasks.SCHEDULES)

@@ -12,6 +12,8 @@ the paycheck write it, while Django's es-MX number format would differ.
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from isseg_portal.plain_text import control_strip
+
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -51,8 +53,12 @@ def percent_text(fraction: Decimal) -> str:
 
 def spreadsheet_safe(value):
     """A text cell that starts like a formula, written as text (a leading apostrophe): a
-    spreadsheet must not run what someone typed ("=HYPERLINK(…)"). Other values pass as they
-    are."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    spreadsheet must not run what someone typed ("=HYPERLINK(…)"). A text also loses the
+    control characters an XLSX file cannot hold (one stored before the portal cleaned free
+    text would otherwise break the whole export). Other values pass as they are."""
+    if not isinstance(value, str):
+        return value
+    value = control_strip(value)
+    if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

@@ -7,10 +7,14 @@ for the TOTP code of anyone who has one. This middleware closes the rest: a staf
 without a TOTP authenticator is told to ask for an invitation, a session that was not
 authenticated with it (opened before, or by another way in) must log in again, and allauth's
 pages that set up an authenticator refuse staff without a followed invitation.
+
+`NoStoreMiddleware`, below, keeps every page with personal data out of browsers' and proxies'
+caches.
 """
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from isseg_portal.staff_second_factor import (
     ENROLMENT_SESSION_KEY,
@@ -59,3 +63,49 @@ def _guarded_prefixes() -> tuple[str, ...]:
 def _mfa_login_prefixes() -> tuple[str, ...]:
     # Entering the code at login and re-authenticating are not setting anything up.
     return (reverse("mfa_authenticate"), reverse("mfa_reauthenticate"))
+
+
+# Pages an anonymous visitor may keep (in the browser or a proxy): they hold nothing about
+# anyone. Every other response of the portal's views is `no-store` (static files are served by
+# WhiteNoise before this middleware and keep their long cache).
+PUBLIC_CACHEABLE_PAGES = frozenset(
+    {
+        "home",
+        "privacy_notice",
+        "privacy_notice_full",
+        "loans:simulator",
+        "signatures:verify",
+    }
+)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` (with `private`, `Pragma: no-cache` for old proxies) on every
+    page with personal data: every response to a logged-in person (the header says who they
+    are), the admin, the documents, the public verification of a contract. Offices share
+    computers: the next person must not find the previous one's pages in the browser's cache
+    or history. A new page is `no-store` unless it is added to `PUBLIC_CACHEABLE_PAGES`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._cacheable(request):
+            return response
+        if "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+        response["Pragma"] = "no-cache"
+        return response
+
+    @staticmethod
+    def _cacheable(request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        if request.method not in ("GET", "HEAD") or match is None:
+            return False
+        if match.view_name not in PUBLIC_CACHEABLE_PAGES:
+            return False
+        # Read last, and only for the public pages: the user is looked up in the session.
+        user = getattr(request, "user", None)
+        return not (user is not None and user.is_authenticated)

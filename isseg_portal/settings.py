@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages with personal data are never cached (isseg_portal.middleware).
+    "isseg_portal.middleware.NoStoreMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -248,13 +250,16 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ISSEG Préstamos en línea] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Accounts created from one address (sign-up forms sent, counted by allauth): "10/h", ten an
+# hour. An office behind one address may need more.
+ACCOUNT_SIGNUP_RATE = os.environ.get("ACCOUNT_SIGNUP_RATE", "10/h")
 # allauth's rate limits, kept in the "ratelimit" cache alias (isseg_portal/counters.py). Failed
 # sign-ins are throttled by the portal instead (isseg_portal/login_throttle.py, settings below):
 # "login_failed" here counts only the second factor's codes, per account, once the password was
 # right (allauth.mfa), and per address.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
-    "signup": "20/m/ip",
+    "signup": f"20/m/ip,{ACCOUNT_SIGNUP_RATE}/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
@@ -427,6 +432,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": _("Tareas en segundo plano"),
 }
+# Days a failed task stays in the admin's queue pages before isseg_portal.tasks deletes it.
+Q_FAILURES_KEEP_DAYS = env_int("Q_FAILURES_KEEP_DAYS", 30)
 
 # --- Affiliates source (institutional database, read-only) --------------------------------
 # The portal reads affiliates through DB-API 2.0: `oracledb` against the institute's views in
@@ -458,6 +465,15 @@ AFFILIATE_LINK_RATE = os.environ.get("AFFILIATE_LINK_RATE", "5/15m")
 # Uploads to the public verification page (/verificar/) per IP address: each one is validated,
 # which may ask revocation services, so a visitor cannot make the portal do that without end.
 SIGNATURES_VERIFY_RATE = os.environ.get("SIGNATURES_VERIFY_RATE", "30/h")
+
+# Quotas on the applicant's costly actions (isseg_portal/quotas.py), per person: preparing a
+# signature renders the contract and asks the certificate's OCSP; an upload is parsed and
+# stored. And the bytes all the documents of one application may take in storage.
+SIGNING_PREPARE_RATE = os.environ.get("SIGNING_PREPARE_RATE", "20/h")
+DOCUMENT_UPLOAD_RATE = os.environ.get("DOCUMENT_UPLOAD_RATE", "30/h")
+DOCUMENTS_MAX_BYTES_PER_APPLICATION = env_int(
+    "DOCUMENTS_MAX_BYTES_PER_APPLICATION", 25 * 1024 * 1024
+)
 
 # --- Institute ---------------------------------------------------------------------------------
 INSTITUTE_NAME = os.environ.get(

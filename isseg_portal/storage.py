@@ -1,4 +1,6 @@
 """Documents that are written once and never replaced: signed contracts, seals, uploads.
+(An upload replaced in a draft that was never signed is deleted, not overwritten:
+`loans.services.application_add_document`.)
 
 A stored document is evidence: its SHA-256 is recorded beside it, and a second write under the
 same name must fail rather than replace it. `write_once` gives that guarantee on the storages

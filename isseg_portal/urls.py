@@ -11,6 +11,9 @@ admin.site.site_header = _("ISSEG · Préstamos en línea · Administración")
 admin.site.site_title = _("ISSEG Préstamos en línea")
 admin.site.index_title = _("Administración del portal")
 
+# allauth's answer when one of its rate limits is reached (sign-ups per address, logins).
+handler429 = "isseg_portal.views.too_many_requests"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("salud/", health.health, name="health"),

@@ -1,9 +1,16 @@
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import time_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from isseg_portal.quotas import rate_window_seconds
 from isseg_portal.staff_second_factor import (
     InvitationError,
     enrolment_allowed,
@@ -66,3 +73,27 @@ def staff_invitation(request: HttpRequest, token: str) -> HttpResponse:
             status=error.status,
         )
     return render(request, "isseg_portal/staff_invitation.html", {"error": None})
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """allauth's 429 (it calls the URLconf's `handler429`): too many logins, resets or
+    sign-ups. For sign-ups, the counted window says when to try again at the latest."""
+    context = {}
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.url_name == "account_signup":
+        window = max((rate_window_seconds(rate) for rate in _allauth_rates("signup")), default=3600)
+        retry_at = timezone.localtime(timezone.now() + timedelta(seconds=window))
+        context["retry_message"] = _(
+            "Desde tu conexión se crearon muchas cuentas en poco tiempo. Podrás crear otra a "
+            "más tardar a las %(time)s."
+        ) % {"time": time_format(retry_at, "H:i")}
+    response = render(request, "429.html", context, status=429)
+    if "retry_message" in context:
+        response["Retry-After"] = str(window)
+    return response
+
+
+def _allauth_rates(action: str) -> list[str]:
+    """The "amount/window" of each of allauth's rates for `action` ("20/m/ip" -> "20/m")."""
+    rates = settings.ACCOUNT_RATE_LIMITS.get(action) or ""
+    return ["/".join(rate.strip().split("/")[:2]) for rate in rates.split(",") if rate.strip()]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from affiliates.models import AffiliateStatus
 from isseg_portal.formatting import HUNDRED, percent_text, pesos
+from isseg_portal.plain_text import PlainTextAdminMixin
 from loans.models import APPLICANT_STATUSES, LoanProduct, SeniorityBand
 
 
@@ -121,7 +122,7 @@ class LoanProductForm(forms.ModelForm):
         return [status.value for status in AffiliateStatus if status.value in chosen]
 
 
-class SeniorityBandInline(admin.TabularInline):
+class SeniorityBandInline(PlainTextAdminMixin, admin.TabularInline):
     model = SeniorityBand
     fields = ["from_months", "salary_multiple"]
     extra = 1
@@ -145,7 +146,7 @@ class AvailabilityFilter(admin.SimpleListFilter):
 
 
 @admin.register(LoanProduct)
-class LoanProductAdmin(admin.ModelAdmin):
+class LoanProductAdmin(PlainTextAdminMixin, admin.ModelAdmin):
     form = LoanProductForm
     inlines = [SeniorityBandInline]
     list_display = [

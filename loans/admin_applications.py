@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from affiliates.sync import affiliate_refresh, format_synced_at
 from isseg_portal.client_ip import client_ip
+from isseg_portal.plain_text import PlainTextAdminMixin, PlainTextField
 from isseg_portal.reauthentication import recently_authenticated
 from loans.eligibility import evaluate
 from loans.models import AuditChainCheck, LoanApplication, RejectionReason
@@ -53,7 +54,8 @@ class ActionForm(forms.Form):
 
 
 class ReturnForm(ActionForm):
-    reason = forms.CharField(
+    reason = PlainTextField(
+        multiline=True,
         label=_("Qué debe corregir el solicitante"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=1000,
@@ -62,7 +64,8 @@ class ReturnForm(ActionForm):
 
 class RejectForm(ActionForm):
     reason_code = forms.ChoiceField(label=_("Motivo"), choices=RejectionReason.choices)
-    details = forms.CharField(
+    details = PlainTextField(
+        multiline=True,
         label=_("Explicación para el solicitante"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=1000,
@@ -74,7 +77,7 @@ class PaymentForm(ActionForm):
     service would find (`transfer_problems`) on the fields that could be read. The service
     checks again under the lock."""
 
-    spei_reference = forms.CharField(
+    spei_reference = PlainTextField(
         label=_("Referencia SPEI"),
         max_length=40,
         error_messages={"required": _("Escribe la referencia de la transferencia SPEI.")},
@@ -173,7 +176,7 @@ def _perform(action: StaffAction, request: HttpRequest, application: LoanApplica
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(admin.ModelAdmin):
+class LoanApplicationAdmin(PlainTextAdminMixin, admin.ModelAdmin):
     list_display = (
         "folio",
         "applicant_name",

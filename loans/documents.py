@@ -75,6 +75,11 @@ class DocumentRejected(ValueError):
         self.message = message
 
 
+class DocumentsTooLarge(DocumentRejected):
+    """The file is acceptable, but the application's documents would take more storage than
+    DOCUMENTS_MAX_BYTES_PER_APPLICATION."""
+
+
 @dataclass(frozen=True)
 class CheckedDocument:
     content_type: str

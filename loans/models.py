@@ -651,11 +651,13 @@ def supporting_document_path(instance: "SupportingDocument", filename: str) -> s
 
 
 class SupportingDocument(models.Model):
-    """A file the applicant uploaded to support an application. Append-only.
+    """A file the applicant uploaded to support an application.
 
-    Replacing a document adds a row and marks the previous one of its kind as superseded; the
-    old file stays, so staff can see what was there at any moment. Written only by
-    `loans.services.application_add_document`, after `loans.documents` checked the content.
+    Replacing a document adds a row. In a draft never signed the previous one of its kind is
+    deleted with its file (nobody but the applicant saw it); once the application was signed
+    it stays, marked as superseded, so staff can see what was there at any moment. Written
+    only by `loans.services.application_add_document`, after `loans.documents` checked the
+    content.
     """
 
     EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}

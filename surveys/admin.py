@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from isseg_portal.plain_text import PlainTextAdminMixin
 from surveys.models import Invitation, Question, Survey
 from surveys.services import SurveyError, survey_activate, survey_new_version, survey_version_next
 
@@ -28,7 +29,7 @@ def _answered(survey: Survey | None) -> bool:
     return bool(count) if count is not None else survey.responses.exists()
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(PlainTextAdminMixin, admin.TabularInline):
     model = Question
     fields = ["position", "code", "text", "type", "required"]
     ordering = ["position", "pk"]
@@ -45,7 +46,7 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(PlainTextAdminMixin, admin.ModelAdmin):
     inlines = [QuestionInline]
     list_display = ["__str__", "title", "is_active", "response_count", "created_at"]
     list_display_links = ["__str__", "title"]
@@ -167,7 +168,7 @@ class InvitationStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(PlainTextAdminMixin, admin.ModelAdmin):
     """Read-only: invitations are made by the transitions and answered by the applicants."""
 
     list_display = [

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from isseg_portal.plain_text import text_clean
 from surveys.models import QuestionCode, QuestionType
 
 T = QuestionType
@@ -71,8 +72,9 @@ def answer_parse(*, question_type: str, required: bool, raw: object) -> ParsedAn
     value = "" if raw is None else str(raw).strip()
     if question_type == T.TEXT:
         # Line breaks are kept; only the ends are trimmed. Browsers send a textarea's new lines
-        # as CRLF but its `maxlength` counts each as one character: so does this limit.
-        value = value.replace("\r\n", "\n")
+        # as CRLF but its `maxlength` counts each as one character: so does this limit. Control
+        # characters go (PostgreSQL refuses a NUL, a spreadsheet a vertical tab).
+        value = text_clean(value, multiline=True).strip()
         if not value:
             if required:
                 raise AnswerInvalid(_("Escribe tu respuesta."))

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -328,3 +329,67 @@ def test_gunicorn_configuration_loads_and_bounds_its_workers():
         "None",
         "isseg_portal.wsgi:application",
     ]
+
+
+def _gunicorn_setting(name: str, env: dict[str, str]) -> str:
+    script = (
+        "from gunicorn.config import Config; import runpy;"
+        "ns = runpy.run_path('gunicorn.conf.py'); c = Config();"
+        "[c.set(k, v) for k, v in ns.items() if k in c.settings];"
+        f"print(getattr(c, {name!r}))"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_gunicorn_control_socket_is_under_var_not_a_shared_home(tmp_path):
+    # Without the setting, gunicorn puts it in $XDG_RUNTIME_DIR or ~/.gunicorn/, which every
+    # checkout and every user of the machine share.
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    env = {"HOME": str(tmp_path / "home"), "XDG_RUNTIME_DIR": str(runtime)}
+
+    socket = Path(_gunicorn_setting("control_socket", env))
+
+    assert socket == ROOT / "var" / "gunicorn.ctl"
+    var = tmp_path / "var"
+    moved = Path(_gunicorn_setting("control_socket", {**env, "ISSEG_VAR_DIR": str(var)}))
+    assert moved == var / "gunicorn.ctl"
+
+
+def test_gunicorn_creates_its_control_socket_under_var(tmp_path):
+    var = tmp_path / "var"
+    home = tmp_path / "home"
+    process = subprocess.Popen(  # noqa: S603 - our own gunicorn and config
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(home),
+            "ISSEG_VAR_DIR": str(var),
+            "GUNICORN_BIND": "127.0.0.1:0",
+            "WEB_CONCURRENCY": "1",
+            "DJANGO_DEBUG": "1",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (var / "gunicorn.ctl").exists() and time.monotonic() < deadline:
+            assert process.poll() is None, "gunicorn exited"
+            time.sleep(0.2)
+        assert (var / "gunicorn.ctl").is_socket()
+        assert not (home / ".gunicorn").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from isseg_portal.formatting import pesos
 from isseg_portal.institute_time import INSTITUTE_TIME_ZONE
+from isseg_portal.plain_text import text_clean
 from loans.models import LoanApplication, Payment, RejectionReason
 from loans.services.transitions import (
     ApplicationError,
@@ -67,7 +68,7 @@ def application_return(
 ) -> LoanApplication:
     """Back to the applicant to correct and sign again; the reason is what they will read."""
     transition_permission_check(actor=actor, to_status=ApplicationStatus.RETURNED)
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "", multiline=True).strip()
     if not reason:
         raise ApplicationError(_("Escribe qué debe corregir el solicitante."))
 
@@ -99,7 +100,7 @@ def application_reject(
     transition_permission_check(actor=actor, to_status=ApplicationStatus.REJECTED)
     if reason_code not in RejectionReason.values:
         raise ApplicationError(_("Elige el motivo del rechazo."))
-    details = (details or "").strip()
+    details = text_clean(details or "", multiline=True).strip()
     if not details:
         raise ApplicationError(_("Explica el motivo del rechazo para el solicitante."))
     label = RejectionReason(reason_code).label
@@ -265,14 +266,14 @@ def application_register_payment(
     machine refuses: by the separation of duties (neither who reviewed nor who approved it
     registers its payment), and with every `transfer_problems` at once (`TransferInvalid`)."""
     transition_permission_check(actor=actor, to_status=ApplicationStatus.DISBURSED)
-    reference = transfer.spei_reference.strip()
+    reference = text_clean(transfer.spei_reference).strip()
 
     def record(locked: LoanApplication) -> list[str]:
         if settings.LOANS_SEPARATION_OF_DUTIES:
             _payer_check(locked=locked, actor=actor)
         problems = transfer_problems(
             application=locked,
-            spei_reference=transfer.spei_reference,
+            spei_reference=reference,
             paid_on=transfer.paid_on,
             amount=transfer.amount,
             clabe=transfer.clabe,

@@ -11,17 +11,19 @@ from decimal import Decimal
 from typing import Any
 
 from clabe import get_bank_name, validate_clabe
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from affiliates.models import Affiliate
-from loans.documents import document_check
+from loans.documents import DocumentsTooLarge, document_check
 from loans.eligibility import Eligibility, RuleFailure, evaluate
 from loans.models import (
     WIZARD_STEPS,
@@ -224,8 +226,12 @@ def application_add_document(
     """Step 4: store a supporting document, replacing the current one of its kind.
 
     Raises loans.documents.DocumentRejected when the content is not an acceptable PDF, JPEG or
-    PNG. The previous document of the kind stays, marked as superseded (append-only); the
-    same content uploaded again is not stored twice.
+    PNG, and DocumentsTooLarge when the application's stored documents with this one would
+    pass DOCUMENTS_MAX_BYTES_PER_APPLICATION. The same content uploaded again is not stored
+    twice. The previous document of the kind: in a draft never signed, nobody but the applicant
+    saw it, so it is deleted, row and file (the file once the transaction commits); after a
+    signature (an application returned for correction) it stays, marked as superseded: it is
+    part of what was signed and reviewed.
     """
     if kind not in DocumentKind.values:
         raise ApplicationError(_("Elige qué documento estás subiendo."))
@@ -236,8 +242,14 @@ def application_add_document(
         current = locked.documents.filter(kind=kind, superseded_at__isnull=True).first()
         if current is not None and current.sha256 == checked.sha256:
             return DocumentOutcome(document=current, created=False)
+        replaceable = current is not None and locked.signed_at is None
+        _documents_bytes_check(
+            locked, adding=checked.size, freeing=current.size if replaceable else 0
+        )
         now = timezone.now()
-        if current is not None:
+        if replaceable:
+            _document_delete(current)
+        elif current is not None:
             current.superseded_at = now
             current.save(update_fields=["superseded_at"])
         document = SupportingDocument(
@@ -261,6 +273,35 @@ def application_add_document(
             document.file.delete(save=False)
             raise
     return DocumentOutcome(document=document, created=True)
+
+
+def _documents_bytes_check(application: LoanApplication, *, adding: int, freeing: int) -> None:
+    """Refuse a file that would take the application's stored documents (superseded ones
+    included) past DOCUMENTS_MAX_BYTES_PER_APPLICATION."""
+    limit = settings.DOCUMENTS_MAX_BYTES_PER_APPLICATION
+    stored = application.documents.aggregate(total=Sum("size"))["total"] or 0
+    if stored - freeing + adding <= limit:
+        return
+    raise DocumentsTooLarge(
+        _(
+            "Los documentos de esta solicitud ya ocupan %(stored)s MB y este archivo pesa "
+            "%(size)s MB: juntos pasarían de %(limit)s MB, el máximo. Sube un archivo más "
+            "ligero (una foto con menor resolución o un PDF escaneado con menor calidad)."
+        )
+        % {
+            "stored": f"{stored / 1024 / 1024:.1f}",
+            "size": f"{adding / 1024 / 1024:.1f}",
+            "limit": f"{limit / 1024 / 1024:.0f}",
+        }
+    )
+
+
+def _document_delete(document: SupportingDocument) -> None:
+    """Delete a replaced document of a draft never signed: the row now, the file once the
+    transaction commits (a rollback keeps both)."""
+    storage, name = document.file.storage, document.file.name
+    document.delete()
+    transaction.on_commit(lambda: storage.delete(name))
 
 
 def application_complete(

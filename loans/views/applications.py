@@ -26,9 +26,10 @@ from affiliates.models import AffiliateLink
 from affiliates.sync import affiliate_refresh
 from isseg_portal.client_ip import client_ip
 from isseg_portal.formatting import percent_text
+from isseg_portal.quotas import quota_spend, retry_text
 from isseg_portal.staff_second_factor import staff_second_factor_required
 from loans.amortization import CAT_LEGEND, Quote, QuoteError
-from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected
+from loans.documents import MAX_DOCUMENT_BYTES, DocumentRejected, DocumentsTooLarge
 from loans.models import (
     WIZARD_STEPS,
     ApplicationStatus,
@@ -295,6 +296,21 @@ def _step_bank(request: HttpRequest, application: LoanApplication) -> HttpRespon
 def _step_documents(request: HttpRequest, application: LoanApplication) -> HttpResponse:
     if request.method != "POST":
         return _documents_page(request, application)
+    # Each upload is parsed and stored: a quota per person, before reading the file.
+    exceeded = quota_spend(
+        group="loans.document_upload",
+        key=f"user:{request.user.pk}",
+        rate=settings.DOCUMENT_UPLOAD_RATE,
+    )
+    if exceeded is not None:
+        response = _documents_page(
+            request,
+            application,
+            upload_error=_("Subiste muchos archivos en poco tiempo.") + " " + retry_text(exceeded),
+            status=429,
+        )
+        response["Retry-After"] = exceeded.retry_after
+        return response
     kind = request.POST.get("kind", "")
     if kind not in DocumentKind.values:
         return _documents_page(
@@ -309,6 +325,9 @@ def _step_documents(request: HttpRequest, application: LoanApplication) -> HttpR
             outcome = application_add_document(
                 application=application, kind=kind, file=form.cleaned_data["file"]
             )
+        except DocumentsTooLarge as error:
+            form.add_error("file", error.message)
+            return _documents_page(request, application, bound=form, status=413)
         except DocumentRejected as error:
             form.add_error("file", error.message)
             return _documents_page(request, application, bound=form, status=400)

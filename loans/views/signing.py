@@ -11,8 +11,9 @@ key or its password: those inputs have no `name`.
       → {"status": "signed", "document_url", "sha256"}
 
 Errors: the status of each code (`ERROR_STATUS`: a 4xx, or 503 when a time-stamp or revocation
-service is down) with ``{"error": code, "message": Spanish text}`` (and ``"reasons"`` for a
-refused certificate). Same session login and CSRF rules as every page; another person's
+service is down; 429 "rate_limited", with Retry-After, past SIGNING_PREPARE_RATE preparations
+per person) with ``{"error": code, "message": Spanish text}`` (and ``"reasons"`` for a refused
+certificate). Same session login and CSRF rules as every page; another person's
 application is a 404. The addresses that carried the folio until 2026 redirect to these (308:
 a request keeps its method and body). The signing itself is `loans.signing`, on top of the
 `signatures` app.
@@ -22,6 +23,7 @@ import base64
 from functools import wraps
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseRedirectBase
@@ -33,6 +35,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from isseg_portal.client_ip import client_ip
+from isseg_portal.quotas import quota_spend, retry_text
 from isseg_portal.reauthentication import recent_authentication_required
 from loans.signing import (
     application_sign_finish,
@@ -130,6 +133,24 @@ def _error(error: SigningError) -> JsonResponse:
 @recent_authentication_required(json=True)
 def prepare(request: HttpRequest, public_id: UUID) -> JsonResponse:
     application = own_application(request, public_id)
+    # Each preparation renders the contract and asks the certificate's OCSP: a quota per person.
+    exceeded = quota_spend(
+        group="loans.sign_prepare",
+        key=f"user:{request.user.pk}",
+        rate=settings.SIGNING_PREPARE_RATE,
+    )
+    if exceeded is not None:
+        response = JsonResponse(
+            {
+                "error": "rate_limited",
+                "message": _("Preparaste la firma muchas veces en poco tiempo.")
+                + " "
+                + retry_text(exceeded),
+            },
+            status=429,
+        )
+        response["Retry-After"] = exceeded.retry_after
+        return response
     upload = request.FILES.get("certificate")
     data = upload.read(CERTIFICATE_READ_LIMIT) if upload is not None else b""
     try:

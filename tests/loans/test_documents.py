@@ -270,20 +270,24 @@ def test_a_double_post_of_a_document_stores_it_once(applicant, draft):
     assert "Ese archivo ya estaba guardado como tu identificación oficial." in messages_of(second)
 
 
-def test_replacing_a_document_keeps_the_old_one_as_superseded(applicant, draft, media_root):
+def test_replacing_a_document_of_a_draft_deletes_the_old_one(
+    applicant, draft, media_root, django_capture_on_commit_callbacks
+):
     # Given an ID already uploaded
     post_file(applicant, draft, "ine.pdf", pdf_bytes())
     old = SupportingDocument.objects.get()
 
-    # When another file replaces it
-    post_file(applicant, draft, "ine-nueva.png", image_bytes("PNG"))
+    # When another file replaces it (before any signature: only the applicant saw the old one)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_file(applicant, draft, "ine-nueva.png", image_bytes("PNG"))
 
-    # Then the new one is current, and the old one (and its file) stay, superseded
-    old.refresh_from_db()
-    current = SupportingDocument.objects.get(superseded_at__isnull=True)
+    # Then the new one is current, and the old one (and its file, once committed) are gone.
+    # After a signature the old one stays, superseded: tests/test_quotas.py.
+    current = SupportingDocument.objects.get()
     assert current.original_name == "ine-nueva.png"
-    assert old.superseded_at is not None
-    assert (media_root / old.file.name).exists()
+    assert current.superseded_at is None
+    assert not SupportingDocument.objects.filter(pk=old.pk).exists()
+    assert not (media_root / old.file.name).exists()
     assert (media_root / current.file.name).exists()
     assert "ine-nueva.png" in text(applicant.get(step_url(draft, 4)))
 
