@@ -27,6 +27,27 @@ from tests.logins import client_for, linked_applicant
 from tests.signatures.credentials import Credentials
 
 
+def _transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run first among the transactional ones (pytest-django has already put
+    those after the others). They restore the migrated database by deserializing it, which
+    fails on the content types that a transactional test's flush re-creates with new ids; any
+    transactional test before them, in a module that sorts before tests/e2e, would break them."""
+    browser = [item for item in items if item.nodeid.startswith("tests/e2e/")]
+    if not browser:
+        return
+    rest = [item for item in items if not item.nodeid.startswith("tests/e2e/")]
+    first = next((i for i, item in enumerate(rest) if _transactional(item)), len(rest))
+    items[:] = rest[:first] + browser + rest[first:]
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache(request):
     # Rate-limit counters live in the (database) caches; each test that uses the database
