@@ -282,6 +282,8 @@ def _step_bank(request: HttpRequest, application: LoanApplication) -> HttpRespon
                 form = BankAccountForm(request.POST, clabe_shared=True)
                 form.is_valid()
                 form.add_error("clabe_shared_confirmed", error.message)
+                # The error says it all; the field's explanation would repeat it.
+                form.fields["clabe_shared_confirmed"].help_text = ""
                 return _render_step(request, application, 3, {"form": form}, status=400)
             form.add_error(None, error.message)
             return _render_step(request, application, 3, {"form": form}, status=409)
