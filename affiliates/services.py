@@ -17,7 +17,6 @@ The affiliate's email address on file hears of every link (`affiliates.tasks.lin
 queued after the commit), with how to report it if it was not them.
 """
 
-import ipaddress
 import logging
 import re
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from affiliates.models import (
     LinkOutcome,
 )
 from isseg_portal.background import enqueue_on_commit
+from isseg_portal.client_ip import client_network
 
 audit_log = logging.getLogger("isseg.audit")
 
@@ -262,14 +262,8 @@ def _link_rate() -> tuple[int, timedelta]:
 
 
 def _ip_key(ip_address: str | None) -> str:
-    if not ip_address:
-        return ""
-    # One IPv6 client usually holds a whole /64: count it as one address.
-    prefix = 64 if ":" in ip_address else 32
-    try:
-        return str(ipaddress.ip_network(f"{ip_address}/{prefix}", strict=False).network_address)
-    except ValueError:
-        return ip_address[:45]
+    # What every rate limit of the portal counts: the address, or an IPv6 client's /64.
+    return client_network(ip_address)[:45]
 
 
 def _link_rate_limit(attempt: LinkAttempt) -> _RateLimit:
